@@ -1,0 +1,58 @@
+"""Masked-LM head whose vocabulary projection is optional per position."""
+
+from keras import ops
+from keras_hub.layers import MaskedLMHead
+
+from keras_electra.api_export import keras_electra_export
+
+
+@keras_electra_export
+class ElectraMaskedLMHead(MaskedLMHead):
+    """`keras_hub.layers.MaskedLMHead` that also scores every position.
+
+    Dense (to the embedding width) with the intermediate activation,
+    LayerNorm, then the tied projection onto the vocabulary plus a bias.
+    With `mask_positions`, only those positions are gathered and projected
+    (the cheap path used in pre-training); without, every position is.
+
+    Args: as `keras_hub.layers.MaskedLMHead`.
+
+    Example:
+    ```python
+    import numpy as np
+    from keras_hub.layers import ReversibleEmbedding
+    embedding = ReversibleEmbedding(100, 16)
+    embedding.build((None, None))
+    head = ElectraMaskedLMHead(
+        token_embedding=embedding, intermediate_activation="gelu"
+    )
+    hidden = np.random.rand(2, 5, 16).astype("float32")
+    assert head(hidden).shape == (2, 5, 100)
+    assert head(hidden, np.array([[1, 2], [0, 4]])).shape == (2, 2, 100)
+    ```
+    """
+
+    def build(self, inputs_shape, mask_positions_shape=None):
+        super().build(inputs_shape, mask_positions_shape)
+
+    def call(self, inputs, mask_positions=None):
+        if mask_positions is None:
+            return self._project(inputs)
+        return super().call(inputs, mask_positions)
+
+    def _project(self, x):
+        # The parent's body without the gather.
+        x = self._intermediate_layer_norm(self._intermediate_dense(x))
+        if self.token_embedding:
+            outputs = self.token_embedding(x, reverse=True)
+        else:
+            outputs = ops.matmul(x, self._kernel)
+        outputs = ops.cast(outputs, self.compute_dtype) + self._bias
+        if self.activation is not None:
+            outputs = self.activation(outputs)
+        return outputs
+
+    def compute_output_shape(self, inputs_shape, mask_positions_shape=None):
+        if mask_positions_shape is None:
+            return tuple(inputs_shape[:-1]) + (self.vocabulary_size,)
+        return tuple(mask_positions_shape) + (self.vocabulary_size,)

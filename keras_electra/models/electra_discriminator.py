@@ -1,0 +1,86 @@
+"""ELECTRA discriminator: backbone plus replaced-token-detection head."""
+
+import keras
+from keras import ops
+
+from keras_electra.api_export import keras_electra_export
+from keras_electra.layers.electra_embedding import electra_kernel_initializer
+from keras_electra.models.electra_model import ElectraModel
+
+
+@keras_electra_export
+class ElectraDiscriminator(ElectraModel):
+    """An ELECTRA backbone with the replaced-token-detection head.
+
+    For every token it returns one logit: positive means "this token was
+    replaced by the generator", negative means "original". The head is a
+    dense layer of the hidden width with exact GELU followed by a dense layer
+    to one unit, as in the original code and Hugging Face's
+    `ElectraForPreTraining`.
+
+    After pre-training, the discriminator is the model users fine-tune and
+    ship; `backbone` holds the encoder.
+
+    Args:
+        backbone: `keras_electra.models.ElectraBackbone`.
+        dtype: string or `keras.DTypePolicy`. Defaults to the backbone's.
+
+    Call arguments:
+        inputs: dict of int arrays `token_ids`, `segment_ids` and
+            `padding_mask`, each `[batch, sequence_length]`.
+
+    Returns:
+        Logits of shape `[batch, sequence_length]`.
+
+    Example:
+    ```python
+    import numpy as np
+    from keras_electra.models import ElectraDiscriminator
+    model = ElectraDiscriminator.from_preset("electra_tiny")
+    logits = model.predict({
+        "token_ids": np.array([[2, 100, 200, 3]]),
+        "segment_ids": np.zeros((1, 4), "int32"),
+        "padding_mask": np.ones((1, 4), "int32"),
+    }, verbose=0)
+    assert logits.shape == (1, 4)
+    ```
+    """
+
+    preset_role = "discriminator"
+
+    def __init__(self, backbone, dtype=None, **kwargs):
+        dtype = dtype or backbone.dtype_policy
+        initializer = electra_kernel_initializer(backbone.initializer_range)
+        # === Layers ===
+        self.backbone = backbone
+        self.head_dense = keras.layers.Dense(
+            backbone.hidden_dim,
+            activation="gelu",
+            kernel_initializer=initializer,
+            dtype=dtype,
+            name="head_dense",
+        )
+        self.head_logits = keras.layers.Dense(
+            1,
+            kernel_initializer=initializer,
+            dtype=dtype,
+            name="head_logits",
+        )
+        # === Functional model ===
+        inputs = backbone.input
+        x = backbone(inputs)["sequence_output"]
+        x = self.head_logits(self.head_dense(x))
+        logits = ops.squeeze(x, axis=-1)
+        super().__init__(inputs=inputs, outputs=logits, dtype=dtype, **kwargs)
+
+    def get_config(self):
+        config = super().get_config()
+        config["backbone"] = keras.layers.serialize(self.backbone)
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        if isinstance(config.get("backbone"), dict):
+            config["backbone"] = keras.layers.deserialize(config["backbone"])
+        return super().from_config(config)

@@ -1,0 +1,93 @@
+"""ELECTRA generator: backbone plus tied masked-language-model head."""
+
+import keras
+from keras import ops
+
+from keras_electra.api_export import keras_electra_export
+from keras_electra.layers.electra_embedding import electra_kernel_initializer
+from keras_electra.layers.electra_masked_lm_head import ElectraMaskedLMHead
+from keras_electra.models.electra_model import ElectraModel
+
+
+@keras_electra_export
+class ElectraGenerator(ElectraModel):
+    """An ELECTRA backbone with a masked-language-model head.
+
+    The head is a dense layer to the embedding width with exact GELU,
+    LayerNorm (epsilon 1e-12), then a projection onto the vocabulary that
+    reuses the token embedding table (tied weights) plus a bias, as in the
+    original code and Hugging Face's `ElectraForMaskedLM`.
+
+    When the inputs carry `mask_positions`, vocabulary logits are computed at
+    those positions only: projecting every position onto a 30,522-word
+    vocabulary is the largest waste of a naive implementation.
+
+    Args:
+        backbone: `keras_electra.models.ElectraBackbone`.
+        dtype: string or `keras.DTypePolicy`. Defaults to the backbone's.
+
+    Call arguments:
+        inputs: dict of int arrays `token_ids`, `segment_ids` and
+            `padding_mask` (`[batch, sequence_length]`), and optionally
+            `mask_positions` (`[batch, num_predictions]`).
+
+    Returns:
+        Logits `[batch, sequence_length, vocabulary_size]`, or
+        `[batch, num_predictions, vocabulary_size]` with `mask_positions`.
+
+    Example:
+    ```python
+    import numpy as np
+    from keras_electra.models import ElectraGenerator
+    model = ElectraGenerator.from_preset("electra_tiny")
+    inputs = {
+        "token_ids": np.array([[2, 4, 200, 3]]),
+        "segment_ids": np.zeros((1, 4), "int32"),
+        "padding_mask": np.ones((1, 4), "int32"),
+        "mask_positions": np.array([[1]]),
+    }
+    assert model(inputs).shape == (1, 1, 8192)
+    ```
+    """
+
+    preset_role = "generator"
+
+    def __init__(self, backbone, dtype=None, **kwargs):
+        dtype = dtype or backbone.dtype_policy
+        initializer = electra_kernel_initializer(backbone.initializer_range)
+        # === Layers ===
+        self.backbone = backbone
+        self.lm_head = ElectraMaskedLMHead(
+            token_embedding=backbone.token_embedding,
+            intermediate_activation="gelu",
+            layer_norm_epsilon=backbone.layer_norm_epsilon,
+            kernel_initializer=initializer,
+            dtype=dtype,
+            name="lm_head",
+        )
+        # === Functional model (every position) ===
+        inputs = backbone.input
+        x = backbone(inputs)["sequence_output"]
+        logits = self.lm_head(x)
+        super().__init__(inputs=inputs, outputs=logits, dtype=dtype, **kwargs)
+
+    def call(self, inputs, training=None, mask=None):
+        if isinstance(inputs, dict) and "mask_positions" in inputs:
+            inputs = dict(inputs)
+            mask_positions = inputs.pop("mask_positions")
+            x = self.backbone(inputs, training=training)["sequence_output"]
+            return self.lm_head(x, ops.cast(mask_positions, "int32"))
+        return super().call(inputs, training=training, mask=mask)
+
+    def get_config(self):
+        config = super().get_config()
+        config["backbone"] = keras.layers.serialize(self.backbone)
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        if isinstance(config.get("backbone"), dict):
+            config["backbone"] = keras.layers.deserialize(config["backbone"])
+        return super().from_config(config)
+

@@ -1,0 +1,187 @@
+"""Base class of every keras_electra model: presets, saving, input checks."""
+
+import keras
+import numpy as np
+
+from keras_electra.api_export import keras_electra_export
+
+
+@keras_electra_export
+class ElectraModel(keras.Model):
+    """Base class for backbones and tasks of keras_electra.
+
+    It adds three things to `keras.Model`:
+
+    - `from_preset()`: build from a built-in preset name (see
+      `keras_electra.models.electra_presets.PRESETS`), or load a local folder
+      written by `save_to_preset()`, a Hugging Face ELECTRA checkpoint folder
+      (`config.json` plus `model.safetensors` or `pytorch_model.bin`) or a
+      keras-hub `ElectraBackbone` preset folder.
+    - `save_to_preset()`: write `config.json`, `model.weights.h5` and
+      `metadata.json` to a folder that `from_preset()` reads back.
+    - Input checks on concrete (NumPy) inputs in `__call__` and `predict()`:
+      token ids outside the vocabulary and sequences longer than the position
+      table raise a `ValueError` that names the offending value, instead of
+      an opaque gather error (or silent garbage on GPU).
+
+    Subclasses set `preset_role` to the part of a preset they are built from
+    (`"discriminator"` or `"generator"`).
+
+    Example:
+    ```python
+    from keras_electra.models import ElectraDiscriminator
+    model = ElectraDiscriminator.from_preset("electra_tiny")
+    model.save_to_preset("/tmp/my_electra")
+    restored = ElectraDiscriminator.from_preset("/tmp/my_electra")
+    ```
+    """
+
+    preset_role = "discriminator"
+
+    def __init__(self, *args, dtype=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._initialized = True
+        if dtype is not None:
+            self.dtype_policy = keras.dtype_policies.get(dtype)
+
+    def __setattr__(self, name, value):
+        # The torch backend's `Module.__setattr__` refuses layers assigned
+        # before `Module.__init__`; functional models assign their layers
+        # before calling `super().__init__`, and the functional graph tracks
+        # them anyway, so plain assignment is right until initialized.
+        is_property = isinstance(getattr(type(self), name, None), property)
+        uninitialized = not hasattr(self, "_initialized")
+        if keras.config.backend() == "torch" and (
+            is_property or uninitialized
+        ):
+            return object.__setattr__(self, name, value)
+        return super().__setattr__(name, value)
+
+    # --- Configuration -------------------------------------------------
+    def get_config(self):
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "dtype": keras.dtype_policies.serialize(self.dtype_policy),
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        if isinstance(config.get("dtype"), dict):
+            config["dtype"] = keras.dtype_policies.deserialize(config["dtype"])
+        return cls(**config)
+
+    # --- Input checks --------------------------------------------------
+    def _electra_backbone(self):
+        return getattr(self, "backbone", self)
+
+    def check_inputs(self, inputs):
+        """Validate concrete inputs against the vocabulary and positions.
+
+        Only NumPy arrays and Python lists are inspected (tensors inside a
+        compiled function cannot be); the preprocessors never produce
+        out-of-range ids.
+
+        Args:
+            inputs: dict with `"token_ids"` (and optionally `"segment_ids"`).
+
+        Example:
+        ```python
+        import numpy as np
+        from keras_electra.models import ElectraDiscriminator
+        model = ElectraDiscriminator.from_preset("electra_tiny")
+        model.check_inputs({"token_ids": np.array([[2, 5, 3]])})
+        ```
+        """
+        if not isinstance(inputs, dict):
+            return
+        backbone = self._electra_backbone()
+        limits = {
+            "token_ids": getattr(backbone, "vocabulary_size", None),
+            "segment_ids": getattr(backbone, "num_segments", None),
+        }
+        for key, limit in limits.items():
+            value = inputs.get(key)
+            if limit is None or not isinstance(value, (np.ndarray, list)):
+                continue
+            value = np.asarray(value)
+            if value.size == 0:
+                raise ValueError(f"Received an empty `{key}` array.")
+            if value.ndim >= 2 and value.shape[-1] > getattr(
+                backbone, "max_sequence_length", np.inf
+            ):
+                raise ValueError(
+                    f"Received `{key}` of length {value.shape[-1]}, longer "
+                    "than the position table "
+                    f"(max_sequence_length={backbone.max_sequence_length}). "
+                    "Truncate the inputs."
+                )
+            low, high = int(value.min()), int(value.max())
+            if low < 0 or high >= limit:
+                bad = high if high >= limit else low
+                where = np.argwhere((value < 0) | (value >= limit))[0]
+                raise ValueError(
+                    f"`{key}` must lie in [0, {limit}) for this model, but "
+                    f"received {bad} at index {tuple(int(i) for i in where)}."
+                    " Was the data tokenized with a different vocabulary?"
+                )
+
+    def __call__(self, *args, **kwargs):
+        if args:
+            self.check_inputs(args[0])
+        return super().__call__(*args, **kwargs)
+
+    def predict(self, x, *args, **kwargs):
+        self.check_inputs(x)
+        return super().predict(x, *args, **kwargs)
+
+    # --- Presets -------------------------------------------------------
+    @classmethod
+    def from_preset(cls, preset, load_weights=True, **kwargs):
+        """Build a model from a preset name or load one from a folder.
+
+        Args:
+            preset: str. A built-in preset name (`"electra_tiny"`,
+                `"electra_small"`, `"electra_base"`, `"electra_large"`, ...),
+                or the path of a folder saved by `save_to_preset()`, a local
+                Hugging Face ELECTRA checkpoint, or a keras-hub ElectraBackbone
+                preset.
+            load_weights: bool. Load the folder's weights; when `False` only
+                the architecture is built. Built-in presets carry no weights
+                (they are random-initialized architectures). Defaults to
+                `True`.
+            **kwargs: overrides of the backbone config for built-in presets
+                (for example `vocabulary_size=8192` or `dropout=0.0`) or task
+                arguments.
+
+        Example:
+        ```python
+        from keras_electra.models import ElectraDiscriminator
+        model = ElectraDiscriminator.from_preset("electra_tiny", dropout=0.0)
+        ```
+        """
+        from keras_electra.models import preset_loader
+
+        return preset_loader.load_preset(
+            cls, preset, load_weights=load_weights, **kwargs
+        )
+
+    def save_to_preset(self, preset_dir):
+        """Save config, weights and metadata to a preset folder.
+
+        Args:
+            preset_dir: str. Folder to write; created if missing. Existing
+                files of the same names are replaced atomically, others are
+                left alone.
+
+        Example:
+        ```python
+        from keras_electra.models import ElectraDiscriminator
+        model = ElectraDiscriminator.from_preset("electra_tiny")
+        model.save_to_preset("/tmp/electra_tiny_saved")
+        ```
+        """
+        from keras_electra.models import preset_loader
+
+        preset_loader.save_preset(self, preset_dir)
