@@ -7,3 +7,4 @@ from keras_electra import models  # noqa: E402
 from keras_electra.models import ElectraBackbone  # noqa: E402
 from keras_electra.models import ElectraDiscriminator  # noqa: E402
 from keras_electra.models import ElectraGenerator  # noqa: E402
+from keras_electra.models import ReplacedTokenDetector  # noqa: E402

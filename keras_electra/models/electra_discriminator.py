@@ -68,10 +68,28 @@ class ElectraDiscriminator(ElectraModel):
         )
         # === Functional model ===
         inputs = backbone.input
-        x = backbone(inputs)["sequence_output"]
-        x = self.head_logits(self.head_dense(x))
-        logits = ops.squeeze(x, axis=-1)
+        logits = self.score(backbone(inputs)["sequence_output"])
         super().__init__(inputs=inputs, outputs=logits, dtype=dtype, **kwargs)
+
+    def score(self, sequence_output):
+        """Apply the detection head to encoder outputs.
+
+        Args:
+            sequence_output: float tensor `[batch, sequence_length, hidden]`.
+
+        Returns:
+            Logits `[batch, sequence_length]`.
+
+        Example:
+        ```python
+        import numpy as np
+        model = ElectraDiscriminator.from_preset("electra_tiny")
+        hidden = np.zeros((1, 4, model.backbone.hidden_dim), "float32")
+        assert model.score(hidden).shape == (1, 4)
+        ```
+        """
+        x = self.head_logits(self.head_dense(sequence_output))
+        return ops.squeeze(x, axis=-1)
 
     def get_config(self):
         config = super().get_config()

@@ -73,18 +73,8 @@ class ElectraModel(keras.Model):
         return cls(**config)
 
     # --- Input checks --------------------------------------------------
-    def _electra_backbone(self):
-        return getattr(self, "backbone", self)
-
     def check_inputs(self, inputs):
-        """Validate concrete inputs against the vocabulary and positions.
-
-        Only NumPy arrays and Python lists are inspected (tensors inside a
-        compiled function cannot be); the preprocessors never produce
-        out-of-range ids.
-
-        Args:
-            inputs: dict with `"token_ids"` (and optionally `"segment_ids"`).
+        """Validate concrete inputs; see `check_token_inputs`.
 
         Example:
         ```python
@@ -94,38 +84,7 @@ class ElectraModel(keras.Model):
         model.check_inputs({"token_ids": np.array([[2, 5, 3]])})
         ```
         """
-        if not isinstance(inputs, dict):
-            return
-        backbone = self._electra_backbone()
-        limits = {
-            "token_ids": getattr(backbone, "vocabulary_size", None),
-            "segment_ids": getattr(backbone, "num_segments", None),
-        }
-        for key, limit in limits.items():
-            value = inputs.get(key)
-            if limit is None or not isinstance(value, (np.ndarray, list)):
-                continue
-            value = np.asarray(value)
-            if value.size == 0:
-                raise ValueError(f"Received an empty `{key}` array.")
-            if value.ndim >= 2 and value.shape[-1] > getattr(
-                backbone, "max_sequence_length", np.inf
-            ):
-                raise ValueError(
-                    f"Received `{key}` of length {value.shape[-1]}, longer "
-                    "than the position table "
-                    f"(max_sequence_length={backbone.max_sequence_length}). "
-                    "Truncate the inputs."
-                )
-            low, high = int(value.min()), int(value.max())
-            if low < 0 or high >= limit:
-                bad = high if high >= limit else low
-                where = np.argwhere((value < 0) | (value >= limit))[0]
-                raise ValueError(
-                    f"`{key}` must lie in [0, {limit}) for this model, but "
-                    f"received {bad} at index {tuple(int(i) for i in where)}."
-                    " Was the data tokenized with a different vocabulary?"
-                )
+        check_token_inputs(getattr(self, "backbone", self), inputs)
 
     def __call__(self, *args, **kwargs):
         if args:
@@ -185,3 +144,54 @@ class ElectraModel(keras.Model):
         from keras_electra.models import preset_loader
 
         preset_loader.save_preset(self, preset_dir)
+
+
+def check_token_inputs(backbone, inputs):
+    """Validate concrete inputs against a backbone's vocabulary and positions.
+
+    Only NumPy arrays and Python lists are inspected (tensors inside a
+    compiled function cannot be); the preprocessors never produce
+    out-of-range ids. Raises `ValueError` naming the key, the bad value and
+    its index.
+
+    Args:
+        backbone: `ElectraBackbone`.
+        inputs: dict with `"token_ids"` (and optionally `"segment_ids"`).
+
+    Example:
+    ```python
+    import numpy as np
+    from keras_electra.models import ElectraBackbone
+    backbone = ElectraBackbone.from_preset("electra_tiny")
+    check_token_inputs(backbone, {"token_ids": np.array([[2, 5, 3]])})
+    ```
+    """
+    if not isinstance(inputs, dict):
+        return
+    limits = {
+        "token_ids": getattr(backbone, "vocabulary_size", None),
+        "segment_ids": getattr(backbone, "num_segments", None),
+    }
+    max_length = getattr(backbone, "max_sequence_length", None)
+    for key, limit in limits.items():
+        value = inputs.get(key)
+        if limit is None or not isinstance(value, (np.ndarray, list)):
+            continue
+        value = np.asarray(value)
+        if value.size == 0:
+            raise ValueError(f"Received an empty `{key}` array.")
+        if max_length and value.ndim >= 2 and value.shape[-1] > max_length:
+            raise ValueError(
+                f"Received `{key}` of length {value.shape[-1]}, longer than "
+                f"the position table (max_sequence_length={max_length}). "
+                "Truncate the inputs."
+            )
+        low, high = int(value.min()), int(value.max())
+        if low < 0 or high >= limit:
+            bad = high if high >= limit else low
+            where = np.argwhere((value < 0) | (value >= limit))[0]
+            raise ValueError(
+                f"`{key}` must lie in [0, {limit}) for this model, but "
+                f"received {bad} at index {tuple(int(i) for i in where)}. "
+                "Was the data tokenized with a different vocabulary?"
+            )
