@@ -395,6 +395,8 @@ def _safetensors_header(file):
             if len(raw) < 8:
                 raise ValueError("file shorter than its header")
             (length,) = struct.unpack("<Q", raw)
+            if length > os.path.getsize(file) - 8:
+                raise ValueError(f"header length {length} exceeds the file")
             header = json.loads(f.read(length).decode("utf-8"))
         return 8 + length, header
     except (OSError, ValueError, UnicodeDecodeError) as e:

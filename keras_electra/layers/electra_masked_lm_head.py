@@ -36,18 +36,22 @@ class ElectraMaskedLMHead(MaskedLMHead):
         super().build(inputs_shape, mask_positions_shape)
 
     def call(self, inputs, mask_positions=None):
-        if mask_positions is None:
-            return self._project(inputs)
-        return super().call(inputs, mask_positions)
+        if mask_positions is not None:
+            inputs = ops.take_along_axis(
+                inputs, ops.expand_dims(mask_positions, axis=-1), axis=1
+            )
+        return self._project(inputs)
 
     def _project(self, x):
-        # The parent's body without the gather.
         x = self._intermediate_layer_norm(self._intermediate_dense(x))
         if self.token_embedding:
             outputs = self.token_embedding(x, reverse=True)
         else:
             outputs = ops.matmul(x, self._kernel)
-        outputs = ops.cast(outputs, self.compute_dtype) + self._bias
+        # The parent layer turns autocasting off, so inside a mixed-precision
+        # model the float32 bias must be cast explicitly.
+        outputs = ops.cast(outputs, self.compute_dtype)
+        outputs = outputs + ops.cast(self._bias, self.compute_dtype)
         if self.activation is not None:
             outputs = self.activation(outputs)
         return outputs
