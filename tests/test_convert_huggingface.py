@@ -20,6 +20,7 @@ from keras_electra.convert import export_to_huggingface
 from keras_electra.models import ElectraBackbone
 from keras_electra.models import ElectraDiscriminator
 from keras_electra.models import ElectraGenerator
+from keras_electra.models import ElectraModel
 from test_case import tiny_backbone
 from test_case import tiny_inputs
 from test_case import to_numpy
@@ -406,3 +407,29 @@ def test_sharded_safetensors(tmp_path):
         to_numpy(model(inputs)), hf_logits(reference, inputs), atol=ATOL,
         rtol=0,
     )
+
+
+class _Tagger(ElectraModel):
+    """A stand-in for a future task: a backbone plus a fresh head."""
+
+    def __init__(self, backbone, **kwargs):
+        self.backbone = backbone
+        self.head = keras.layers.Dense(3, name="tagger_head")
+        inputs = backbone.input
+        outputs = self.head(backbone(inputs)["sequence_output"])
+        super().__init__(inputs=inputs, outputs=outputs, **kwargs)
+
+
+@pytest.mark.parametrize("hf_cls", ["ElectraForPreTraining", "ElectraModel"])
+def test_other_task_gets_the_encoder(tmp_path, hf_cls):
+    reference = random_hf_model(hf_cls, seed=7)
+    folder = save(reference, tmp_path)
+    model = _Tagger.from_preset(folder)
+    assert isinstance(model, _Tagger)
+    encoder = getattr(reference, "electra", reference)
+    inputs = parity_inputs()
+    np.testing.assert_allclose(
+        to_numpy(model.backbone(inputs)["sequence_output"]),
+        hf_logits(encoder, inputs), atol=ATOL, rtol=0,
+    )
+    assert to_numpy(model(inputs)).shape == (2, 12, 3)

@@ -552,9 +552,14 @@ def assign_weights(model, weights, source="checkpoint"):
         targets = model.weights
     else:
         # Another task: load its backbone only, ignore checkpoint heads.
-        weights = {
-            k: v for k, v in weights.items() if k.startswith(ENCODER_PREFIX)
-        }
+        if with_prefix:
+            weights = {
+                k: v
+                for k, v in weights.items()
+                if k.startswith(ENCODER_PREFIX)
+            }
+        else:
+            weights = {ENCODER_PREFIX + k: v for k, v in weights.items()}
         targets = model.backbone.weights
 
     problems, updates, used = [], [], set()
