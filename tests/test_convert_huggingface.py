@@ -227,6 +227,7 @@ def test_failed_load_assigns_nothing(tmp_path):
         np.testing.assert_array_equal(to_numpy(w), value)
 
 
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")
 def test_corrupt_and_missing_weights_files(tmp_path):
     folder = save(random_hf_model("ElectraForPreTraining"), tmp_path / "st")
     path = os.path.join(folder, "model.safetensors")
@@ -433,3 +434,15 @@ def test_other_task_gets_the_encoder(tmp_path, hf_cls):
         hf_logits(encoder, inputs), atol=ATOL, rtol=0,
     )
     assert to_numpy(model(inputs)).shape == (2, 12, 3)
+
+
+def test_pytorch_file_without_torch(tmp_path, monkeypatch):
+    import sys
+
+    folder = save(random_hf_model("ElectraForPreTraining"), tmp_path,
+                  fmt="bin")
+    # `import torch` raises ImportError while the entry is None.
+    monkeypatch.setitem(sys.modules, "torch", None)
+    with pytest.raises(ImportError, match=r"pytorch_model\.bin.*"
+                       r"weights_only=True.*model\.safetensors"):
+        huggingface.read_weights(folder)
