@@ -140,8 +140,10 @@ def test_sigkill_mid_epoch_then_restart_matches_uninterrupted_run(tmp_path):
     victim.wait()
     assert victim.returncode == -signal.SIGKILL
     assert not (tmp_path / "victim.npz").exists()
-    # Only the newest KEEP backups survive, and the run stopped before 20.
-    assert backups(backup_dir) == ["ckpt-0000000012", "ckpt-0000000016"]
+    # The run stopped before step 20; older backups are being pruned to
+    # the newest KEEP (the kill may land between the rename and the prune).
+    assert backups(backup_dir)[-KEEP:] == ["ckpt-0000000012", "ckpt-0000000016"]
+    assert len(backups(backup_dir)) <= KEEP + 1
 
     # Leftovers a crash during a save could produce: a half-written
     # temporary folder and a newer backup folder whose weights are
@@ -290,7 +292,7 @@ def test_continued_pretraining_from_weights_starts_fresh(tmp_path):
         model, dataset_fn, steps=2, backup_dir=str(tmp_path / "b"),
         backup_every=2, init_from=str(tmp_path / "a"), verbose=0,
     )
-    assert run == {"start_step": 0, "step": 2, "history": run["history"]}
+    assert (run["start_step"], run["step"]) == (0, 2)
     assert int(np.asarray(model.optimizer.iterations)) == 2
     moved = max(
         float(np.abs(np.asarray(a) - np.asarray(b)).max())

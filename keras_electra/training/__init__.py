@@ -9,6 +9,7 @@ from keras_electra.training.callbacks import read_backup_state
 from keras_electra.training.callbacks import restore_backup
 from keras_electra.training.callbacks import write_backup
 from keras_electra.training.distribution import build_in_scope
+from keras_electra.training.distribution import clip_after_all_reduce
 from keras_electra.training.distribution import configure_logical_cpus
 from keras_electra.training.distribution import distribute_dataset
 from keras_electra.training.distribution import distribution_scope

@@ -14,9 +14,19 @@ across workers). A dataset that is already distributed
 `strategy.distribute_datasets_from_function`) is used as is. Either way the
 loss of `ReplacedTokenDetector` is a `keras.losses` reduction, which Keras
 divides by the replica count, so gradients equal the single-device ones.
+
+Gradient clipping: Keras 3.15's TensorFlow optimizer clips each replica's
+gradient *before* the cross-replica all-reduce (`BaseOptimizer.
+_backend_apply_gradients` calls `_clip_gradients`, then the TF
+`_backend_update_step` all-reduces). With `global_clipnorm` (ELECTRA clips
+to 1.0) the update under `MirroredStrategy` is then not the single-device
+one. `clip_after_all_reduce(optimizer)` moves the all-reduce in front of
+the clipping; `build_in_scope` and `pretrain` apply it. JAX's
+`DataParallel` computes the global gradient first, so it is unaffected.
 """
 
 import contextlib
+import types
 import json
 import os
 
@@ -259,6 +269,61 @@ def distribution_scope(strategy=None):
     return strategy.scope()
 
 
+def clip_after_all_reduce(optimizer):
+    """Make a Keras optimizer clip the all-reduced (global) gradient.
+
+    Under a `tf.distribute` strategy with several replicas, Keras 3.15 clips
+    every replica's partial gradient and sums the clipped parts, which is
+    not what one device computes (see the module docstring). This patches
+    `optimizer` in place: in a replica context with more than one replica,
+    gradients are summed across replicas first, then clipped, and the
+    later all-reduce is skipped. Elsewhere (one replica, JAX, PyTorch) the
+    optimizer is unchanged in behaviour. Idempotent.
+
+    Args:
+        optimizer: a `keras.optimizers.Optimizer`.
+
+    Returns:
+        The same optimizer.
+
+    Example:
+    ```python
+    import keras
+    from keras_electra.training import clip_after_all_reduce
+    optimizer = clip_after_all_reduce(keras.optimizers.AdamW(global_clipnorm=1.0))
+    ```
+    """
+    if keras.backend.backend() != "tensorflow" or getattr(
+        optimizer, "_keras_electra_clip_after_all_reduce", False
+    ):
+        return optimizer
+    tf = _tf()
+    clip_gradients = optimizer._clip_gradients
+    all_reduce_sum_gradients = optimizer._all_reduce_sum_gradients
+
+    def distributed():
+        context = tf.distribute.get_replica_context()
+        return context is not None and context.num_replicas_in_sync > 1
+
+    def _clip_gradients(self, grads):
+        if distributed():
+            dummy = [None] * len(grads)
+            grads = [g for g, _ in all_reduce_sum_gradients(zip(grads, dummy))]
+        return clip_gradients(grads)
+
+    def _all_reduce_sum_gradients(self, grads_and_vars):
+        if distributed():
+            return list(grads_and_vars)  # already summed before clipping
+        return all_reduce_sum_gradients(grads_and_vars)
+
+    optimizer._clip_gradients = types.MethodType(_clip_gradients, optimizer)
+    optimizer._all_reduce_sum_gradients = types.MethodType(
+        _all_reduce_sum_gradients, optimizer
+    )
+    optimizer._keras_electra_clip_after_all_reduce = True
+    return optimizer
+
+
 def num_replicas(strategy=None):
     """Number of data-parallel replicas of `strategy` (1 when `None`).
 
@@ -281,8 +346,9 @@ def num_replicas(strategy=None):
 def build_in_scope(model_fn, strategy=None):
     """Call `model_fn()` (which builds and compiles a model) in the scope.
 
-    Creates model, optimizer and metric variables on the strategy's devices
-    and builds the optimizer, so its state can be restored before `fit()`.
+    Creates model, optimizer and metric variables on the strategy's devices,
+    builds the optimizer (so its state can be restored before `fit()`), and
+    makes it clip the all-reduced gradient (`clip_after_all_reduce`).
 
     Args:
         model_fn: callable with no arguments returning a compiled
@@ -308,6 +374,8 @@ def build_in_scope(model_fn, strategy=None):
     """
     with distribution_scope(strategy):
         model = model_fn()
+        if model.optimizer is not None:
+            clip_after_all_reduce(model.optimizer)
         if model.optimizer is not None and not model.optimizer.built:
             model.optimizer.build(model.trainable_variables)
     return model

@@ -10,6 +10,7 @@ from keras_electra.training.callbacks import StepBackup
 from keras_electra.training.callbacks import latest_backup
 from keras_electra.training.callbacks import prune_backups
 from keras_electra.training.callbacks import restore_backup
+from keras_electra.training.distribution import clip_after_all_reduce
 from keras_electra.training.distribution import distribution_scope
 
 
@@ -178,6 +179,8 @@ def pretrain(
     Distribution: build and compile the model in `distribution_scope(
     strategy)` or pass a zero-argument `model` function and `strategy`.
     `dataset_fn` yields global batches; Keras splits them across replicas.
+    The optimizer is made to clip the all-reduced gradient
+    (`clip_after_all_reduce`).
     In multi-worker training every worker runs the same call; the chief
     writes to `backup_dir`, other workers to `backup_dir/workers/worker-<i>`.
 
@@ -201,9 +204,9 @@ def pretrain(
         verbose: passed to `fit()`. Defaults to `"auto"`.
 
     Returns:
-        dict: `{"start_step", "step", "history"}`: where this call started,
-        where it ended, and the merged `History.history` of its `fit()`
-        calls.
+        dict: `{"model", "start_step", "step", "history"}`: the trained
+        model, where this call started, where it ended, and the merged
+        `History.history` of its `fit()` calls.
 
     Example:
     ```python
@@ -243,6 +246,7 @@ def pretrain(
         if hasattr(model, "distribute_strategy")
         else distribution_scope(None)
     )
+    clip_after_all_reduce(model.optimizer)
     with scope:
         if not model.optimizer.built:
             model.optimizer.build(model.trainable_variables)
@@ -287,4 +291,9 @@ def pretrain(
             step = backup.step
             break
         step = backup.step
-    return {"start_step": start_step, "step": step, "history": history}
+    return {
+        "model": model,
+        "start_step": start_step,
+        "step": step,
+        "history": history,
+    }
