@@ -70,18 +70,19 @@ class ElectraClassifierPreprocessor(
             **kwargs,
         )
 
+    def build(self, input_shape):
+        self.packer = keras_hub.layers.MultiSegmentPacker(
+            start_value=self.tokenizer.cls_token_id,
+            end_value=self.tokenizer.sep_token_id,
+            pad_value=self.tokenizer.pad_token_id,
+            truncate=self.truncate,
+            sequence_length=self.sequence_length,
+            _allow_python_workflow=False,
+        )
+        self.built = True
+
     @preprocessing_function
     def call(self, x, y=None, sample_weight=None):
-        if tf.executing_eagerly():
-            # Trace once so the tokenizer and packer take their tf-text path.
-            if getattr(self, "_traced_pack", None) is None:
-                self._traced_pack = tf.function(
-                    self._pack, reduce_retracing=True
-                )
-            return self._traced_pack(x, y, sample_weight)
-        return self._pack(x, y, sample_weight)
-
-    def _pack(self, x, y=None, sample_weight=None):
         x = x if isinstance(x, tuple) else (x,)
         if len(x) > 2:
             raise ValueError(

@@ -129,18 +129,15 @@ class ElectraQuestionAnsweringPreprocessor:
         self.sequence_length = sequence_length
         self.doc_stride = doc_stride
         self.max_query_length = max_query_length
-        self._tokenize = None
 
     def _word_pieces(self, words):
         """Tokenize unique words in one batched tf-text call."""
         unique = sorted(set(words))
         if not unique:
             return {}
-        if self._tokenize is None:
-            self._tokenize = tf.function(
-                self.tokenizer.tokenize, reduce_retracing=True
-            )
-        ids = self._tokenize(tf.constant(unique)).to_list()
+        ids = self.tokenizer.tokenize(tf.constant(unique))
+        ids = ids.to_list() if hasattr(ids, "to_list") else list(ids)
+        ids = [[int(i) for i in row] for row in ids]
         return dict(zip(unique, ids))
 
     def _piece_spans(self, word, start, end, ids):

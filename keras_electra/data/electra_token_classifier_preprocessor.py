@@ -65,12 +65,14 @@ class ElectraTokenClassifierPreprocessor(keras_hub.models.Preprocessor):
             end_value=tokenizer.sep_token_id,
             pad_value=tokenizer.pad_token_id,
             return_padding_mask=True,
+            _allow_python_workflow=False,
         )
         self.label_packer = keras_hub.layers.StartEndPacker(
             sequence_length=sequence_length,
             start_value=IGNORE_INDEX,
             end_value=IGNORE_INDEX,
             pad_value=IGNORE_INDEX,
+            _allow_python_workflow=False,
         )
 
     def build(self, input_shape):
@@ -88,13 +90,6 @@ class ElectraTokenClassifierPreprocessor(keras_hub.models.Preprocessor):
             x = _to_ragged(x, tf.string)
         if isinstance(y, (list, tuple)):
             y = _to_ragged(y, tf.int32)
-        if tf.executing_eagerly():
-            # Trace once so the tokenizer and packer take their tf-text path.
-            if getattr(self, "_traced_pack", None) is None:
-                self._traced_pack = tf.function(
-                    self._pack, reduce_retracing=True
-                )
-            return self._traced_pack(x, y)
         return self._pack(x, y)
 
     def _pack(self, x, y=None):

@@ -68,6 +68,9 @@ class ElectraTokenizer(keras_hub.tokenizers.WordPieceTokenizer):
         self._add_special_token(CLS, "start_token")
         self._add_special_token(SEP, "end_token")
         kwargs.setdefault("oov_token", UNK)
+        # Eager calls run tf-text too (not keras-hub's pure-Python WordPiece):
+        # faster on batches, and the same code path as inside tf.data.
+        kwargs.setdefault("_allow_python_workflow", False)
         super().__init__(
             vocabulary=vocabulary,
             lowercase=lowercase,
@@ -108,6 +111,16 @@ class ElectraTokenizer(keras_hub.tokenizers.WordPieceTokenizer):
                     f"{', '.join(missing)}. It must contain all of "
                     f"{', '.join(SPECIAL_TOKENS)}. Received "
                     f"{len(tokens)} tokens starting with {tokens[:5]}."
+                )
+            seen, duplicates = set(), []
+            for t in tokens:
+                if t in seen:
+                    duplicates.append(t)
+                seen.add(t)
+            if duplicates:
+                raise ValueError(
+                    f"ElectraTokenizer: {source} repeats token(s) "
+                    f"{duplicates[:10]}; every token must be unique."
                 )
             vocabulary = tokens
         super().set_vocabulary(vocabulary)

@@ -301,8 +301,6 @@ def pretraining_dataset(
     _check_tokenizer(tokenizer)
     report = report if report is not None else CorpusReport()
     paths, report = text_files.readable_files(files, report)
-    if report.skipped_files or report.empty_files:
-        report.log()
     if not paths:
         raise ValueError(
             "No readable text among the files: " + report.summary()

@@ -143,7 +143,10 @@ def line_dataset(paths, document_breaks=True):
     )
 
     def read(path, comp):
+        # A file that breaks after its first 8 KB (e.g. a truncated .gz)
+        # ends early with a logged warning instead of stopping the run.
         ds = tf.data.TextLineDataset(path, compression_type=comp)
+        ds = ds.ignore_errors(log_warning=True)
         if document_breaks:
             ds = ds.concatenate(tf.data.Dataset.from_tensors(tf.constant("")))
         return ds
