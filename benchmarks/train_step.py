@@ -39,9 +39,9 @@ with weight decay 0.01 and global-norm clipping 1.0, dropout 0.1.
 Methodology
 -----------
 The machine is shared and noisy, so contenders are never compared across
-runs. The parent process starts one worker per contender (one at a time),
-lets it build the model and run ``--warmup`` untimed steps (tracing and
-compilation happen here), and then leaves it idle, blocked on its stdin.
+runs. The parent process starts one worker per contender, one after the other;
+each builds its model, runs ``--warmup`` untimed steps (tracing and
+compilation happen here) and then waits idle, blocked on its stdin.
 Timed work is interleaved: in every round each worker in turn (the order
 rotates every round) runs ``--steps`` steps, timing each step with a wall
 clock around a call that returns host values (the loss), so asynchronous
@@ -560,11 +560,14 @@ def parent(args):
         f"{args.rounds} rounds x {args.steps} steps; {machine_description()}",
         flush=True,
     )
-    workers, infos, times, failures = {}, {}, {}, {}
+    workers, infos, times, failures, starting = {}, {}, {}, {}, {}
     started = time.perf_counter()
     try:
+        # Workers are built and warmed up one after the other (on a small,
+        # shared machine parallel start-up mostly adds thrashing); timed
+        # blocks below also run one worker at a time.
         for contender in contenders:
-            worker_process = Worker(contender, args)
+            worker_process = starting[contender] = Worker(contender, args)
             try:
                 infos[contender] = worker_process.receive()["ready"]
             except RuntimeError as error:
@@ -587,7 +590,7 @@ def parent(args):
                 times[contender] += workers[contender].run(args.steps)["times"]
             print(f"  round {round_index + 1}/{args.rounds} done", flush=True)
     finally:
-        for worker_process in workers.values():
+        for worker_process in starting.values():
             worker_process.close()
 
     rows = []
@@ -673,12 +676,11 @@ def parse_args(argv=None):
                         + ", ".join(ALL_CONTENDERS))
     parser.add_argument("--steps", type=int, default=None,
                         help="timed steps per contender per round "
-                        "(default 4; 2 with --quick)")
+                        "(default 2)")
     parser.add_argument("--rounds", type=int, default=None,
                         help="interleaved rounds (default 3; 1 with --quick)")
     parser.add_argument("--warmup", type=int, default=None,
-                        help="untimed steps after building (default 3; 2 "
-                        "with --quick)")
+                        help="untimed steps after building (default 2)")
     parser.add_argument("--batch-size", type=int, default=None,
                         help="default 32 (8 with --quick)")
     parser.add_argument("--seq-length", type=int, default=None,
@@ -693,7 +695,7 @@ def parse_args(argv=None):
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     quick = args.quick
-    defaults = dict(steps=(2, 4), rounds=(1, 3), warmup=(2, 3),
+    defaults = dict(steps=(2, 2), rounds=(1, 3), warmup=(2, 2),
                     batch_size=(8, 32), seq_length=(64, 128))
     for name, (quick_value, full_value) in defaults.items():
         if getattr(args, name) is None:
