@@ -32,7 +32,8 @@ def test_classifier_single_and_batch(cls_tokenizer):
     pre = ElectraClassifierPreprocessor(cls_tokenizer, sequence_length=8)
     x, y = pre(["a good film", "bad"], [1, 0])
     np.testing.assert_array_equal(
-        np_(x["token_ids"]), [[2, 5, 6, 7, 3, 0, 0, 0], [2, 8, 3, 0, 0, 0, 0, 0]]
+        np_(x["token_ids"]),
+        [[2, 5, 6, 7, 3, 0, 0, 0], [2, 8, 3, 0, 0, 0, 0, 0]],
     )
     np.testing.assert_array_equal(
         np_(x["padding_mask"]), [[1] * 5 + [0] * 3, [1] * 3 + [0] * 5])
@@ -90,7 +91,9 @@ def test_token_classifier_first_piece_labels():
     x, y, w = pre([["New", "York", "is", "bigger"], ["is", "big"]],
                   [[1, 2, 0, 3], [0, 4]])
     np.testing.assert_array_equal(
-        np_(x["token_ids"]), [[2, 5, 6, 7, 8, 9, 3, 0], [2, 7, 8, 3, 0, 0, 0, 0]])
+        np_(x["token_ids"]),
+        [[2, 5, 6, 7, 8, 9, 3, 0], [2, 7, 8, 3, 0, 0, 0, 0]],
+    )
     np.testing.assert_array_equal(
         np_(y), [[-100, 1, 2, 0, 3, -100, -100, -100],
                  [-100, 0, 4, -100, -100, -100, -100, -100]])
@@ -211,7 +214,8 @@ def test_question_answering_accents_and_errors(qa_setup):
     s, e = f["start_positions"][0], f["end_positions"][0]
     assert decode(context, f["offsets"][0], s, e) == "café"
     # A wrong answer_start is repaired to the nearest occurrence.
-    f = pre.features(["the"], [context], [{"text": "opened", "answer_start": 0}])
+    f = pre.features(["the"], [context],
+                     [{"text": "opened", "answer_start": 0}])
     s, e = f["start_positions"][0], f["end_positions"][0]
     assert decode(context, f["offsets"][0], s, e) == "opened"
     with pytest.raises(ValueError, match="Example 0"):

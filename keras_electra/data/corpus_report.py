@@ -55,9 +55,10 @@ class CorpusReport:
     def summary(self):
         """One line of text with every count."""
         skipped = ", ".join(f"{p} ({r})" for p, r in self.skipped_files)
+        skipped = f": {skipped}" if skipped else ""
         return (
             f"{self.files} files ({self.empty_files} empty, "
-            f"{len(self.skipped_files)} skipped{': ' + skipped if skipped else ''}), "
+            f"{len(self.skipped_files)} skipped{skipped}), "
             f"{self.lines} lines ({self.blank_lines} blank, "
             f"{self.invalid_utf8_lines} with invalid UTF-8 replaced, "
             f"{self.cut_lines} cut), {self.documents} documents, "

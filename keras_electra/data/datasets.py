@@ -63,7 +63,9 @@ def _package_file(package, relative_path, version):
 
 def _check_split(split, fractions):
     if split not in SPLITS:
-        raise ValueError(f"`split` must be one of {SPLITS}. Received: {split!r}")
+        raise ValueError(
+            f"`split` must be one of {SPLITS}. Received: {split!r}"
+        )
     validation, test = fractions
     if not (0 <= validation and 0 <= test and validation + test < 1):
         raise ValueError(

@@ -124,7 +124,9 @@ class ElectraQuestionAnsweringPreprocessor:
                 f"{sequence_length}, max_query_length={max_query_length}"
             )
         if doc_stride < 1:
-            raise ValueError(f"`doc_stride` must be >= 1. Received {doc_stride}")
+            raise ValueError(
+                f"`doc_stride` must be >= 1. Received {doc_stride}"
+            )
         self.tokenizer = tokenizer
         self.sequence_length = sequence_length
         self.doc_stride = doc_stride
@@ -301,11 +303,12 @@ class ElectraQuestionAnsweringPreprocessor:
             s, e = np.unravel_index(np.argmax(scores), scores.shape)
             text = contexts[example][offsets[s, 0]:offsets[e, 1]]
             score = scores[s, e]
-            old = best.get(example)
-            if old is None or score > old[0]:
-                best[example] = (score, text, min(null, old[2]) if old else null)
+            old = best.get(example, (-np.inf, "", np.inf))
+            null = min(null, old[2])
+            if score > old[0]:
+                best[example] = (score, text, null)
             else:
-                best[example] = (old[0], old[1], min(null, old[2]))
+                best[example] = (old[0], old[1], null)
         answers = []
         for example in range(len(contexts)):
             score, text, null = best.get(example, (-np.inf, "", np.inf))
