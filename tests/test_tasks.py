@@ -79,17 +79,23 @@ class TestClassifier(ElectraTestCase):
         assert "mae" in history
         assert model.predict(x, verbose=0).shape == (16, 1)
 
-    def test_keras_file_after_fit(self, tmp_path):
+    def test_keras_file_with_optimizer_state(self, tmp_path):
         model = ElectraClassifier(tiny_backbone(), num_classes=3)
         x = tiny_inputs()
         model.compile(learning_rate=1e-3, train_steps=10)
-        model.fit(x, np.array([0, 2]), epochs=1, verbose=0)
+        # One optimizer step (no compiled train step: keeps the test fast).
+        model.optimizer.apply(
+            [keras.ops.ones(v.shape) for v in model.trainable_variables],
+            model.trainable_variables)
         restored = self.run_model_saving_test(model, x, tmp_path)
         assert restored.num_classes == 3
         assert isinstance(restored.optimizer, LayerwiseAdamW)
         assert (restored.optimizer.learning_rate_multipliers
                 == model.optimizer.learning_rate_multipliers)
         assert int(to_numpy(restored.optimizer.iterations)) == 1
+        np.testing.assert_allclose(
+            to_numpy(restored.optimizer.variables[-1]),
+            to_numpy(model.optimizer.variables[-1]))
 
     def test_config_round_trip(self):
         model = ElectraClassifier(tiny_backbone(), num_classes=1,
@@ -154,6 +160,41 @@ class TestPresets:
             np.testing.assert_allclose(actual, expected, atol=1e-6)
 
 
+    def test_from_hugging_face_folder(self, tmp_path):
+        torch = pytest.importorskip("torch")
+        transformers = pytest.importorskip("transformers")
+        torch.manual_seed(0)
+        source = transformers.ElectraForPreTraining(transformers.ElectraConfig(
+            vocab_size=100, embedding_size=16, hidden_size=32,
+            num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
+            max_position_embeddings=32,
+        ))
+        folder = str(tmp_path)
+        source.save_pretrained(folder)
+        encoder = ElectraBackbone.from_preset(folder)
+        task = ElectraClassifier.from_preset(folder, num_classes=3)
+        x = tiny_inputs()
+        np.testing.assert_allclose(
+            to_numpy(task.backbone(x)["sequence_output"]),
+            to_numpy(encoder(x)["sequence_output"]), atol=1e-6)
+        assert task.num_classes == 3
+
+    def test_from_keras_hub_folder(self, tmp_path):
+        import keras_hub
+
+        keras_hub.models.ElectraBackbone(
+            vocab_size=100, num_layers=2, num_heads=2, hidden_dim=32,
+            embedding_dim=16, intermediate_dim=64, max_sequence_length=32,
+        ).save_to_preset(str(tmp_path))
+        encoder = ElectraBackbone.from_preset(str(tmp_path))
+        task = ElectraTokenClassifier.from_preset(str(tmp_path),
+                                                  num_classes=4)
+        x = tiny_inputs()
+        np.testing.assert_allclose(
+            to_numpy(task.backbone(x)["sequence_output"]),
+            to_numpy(encoder(x)["sequence_output"]), atol=1e-6)
+
+
 class TestTokenClassifier(ElectraTestCase):
     def test_fit_ignores_minus_100(self):
         keras.utils.set_random_seed(0)
@@ -164,8 +205,8 @@ class TestTokenClassifier(ElectraTestCase):
         y[:, 0] = -100
         y[:, -1] = -100
         y[x["padding_mask"] == 0] = -100
-        losses, history = _fit_losses(model, x, y)
-        assert losses[-1] < 0.7 * losses[0], losses
+        losses, history = _fit_losses(model, x, y, learning_rate=1e-2)
+        assert losses[-1] < 0.8 * losses[0], losses
         assert "accuracy" in history
         # The loss is the mean cross-entropy over labelled tokens only.
         logits = to_numpy(model(x))
@@ -264,6 +305,22 @@ class TestTextEmbedder(ElectraTestCase):
         assert hits[0]["text"] == "c"
         np.testing.assert_allclose(hits[0]["score"], 1.0, atol=1e-5)
         assert hits[1]["score"] <= hits[0]["score"]
+
+    def test_index_embeds_texts(self):
+        from keras_electra.data import ElectraClassifierPreprocessor
+        from keras_electra.data import ElectraTokenizer
+
+        vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "call", "me",
+                 "ishmael", "the", "white", "whale", "ship", "sails"]
+        preprocessor = ElectraClassifierPreprocessor(
+            ElectraTokenizer(vocab), sequence_length=8)
+        index = EmbeddingIndex(ElectraTextEmbedder(tiny_backbone()),
+                               preprocessor)
+        texts = ["call me ishmael", "the white whale", "the ship sails"]
+        index.add(texts=texts)
+        hits = index.search(["the white whale"], k=3)[0]
+        assert hits[0]["text"] == "the white whale"
+        assert len(hits) == 3
 
     def test_bad_pooling(self):
         with pytest.raises(ValueError, match="pooling"):

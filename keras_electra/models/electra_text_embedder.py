@@ -1,6 +1,5 @@
 """Sentence embeddings from an ELECTRA encoder, and a small vector index."""
 
-import keras
 import numpy as np
 from keras import ops
 
@@ -139,7 +138,7 @@ class EmbeddingIndex:
                 "embed texts; pass vectors instead."
             )
         x = self.preprocessor(list(texts))
-        x = {k: keras.ops.convert_to_numpy(v) for k, v in x.items()}
+        x = {k: np.asarray(v) for k, v in x.items()}
         return np.asarray(
             self.embedder.predict(x, batch_size=self.batch_size, verbose=0)
         )
