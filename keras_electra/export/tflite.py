@@ -1,0 +1,371 @@
+"""LiteRT (TFLite) export for token-id inputs, builtin ops only."""
+
+import os
+
+import numpy as np
+
+from keras_electra.export import common
+from keras_electra.export import manifest as manifest_lib
+
+QUANTIZATIONS = (None, "float16", "dynamic_int8", "full_int8")
+
+
+def _tokenize(tokenizer, texts, sequence_length):
+    from keras_electra.data import ElectraClassifierPreprocessor
+
+    preprocessor = ElectraClassifierPreprocessor(
+        tokenizer, sequence_length=sequence_length
+    )
+    x = preprocessor(list(texts))
+    return {k: np.asarray(v, "int32") for k, v in x.items()}
+
+
+def _representative_batches(data, tokenizer, sequence_length, batch_size):
+    """Normalize `representative_data` to a list of input dicts."""
+    if callable(data):
+        data = data()
+    if isinstance(data, (list, tuple)) and data and isinstance(data[0], str):
+        if tokenizer is None:
+            raise ValueError(
+                "`representative_data` is a list of strings, which needs a "
+                "`tokenizer` to turn into token ids."
+            )
+        data = _tokenize(tokenizer, data, sequence_length)
+    if isinstance(data, dict):
+        arrays = {k: np.asarray(data[k], "int32") for k in common.INPUT_NAMES}
+        n = len(arrays["token_ids"])
+        step = batch_size or 1
+        data = [
+            {k: v[i : i + step] for k, v in arrays.items()}
+            for i in range(0, n - step + 1, step)
+        ]
+    batches = []
+    for item in data:
+        item = {k: np.asarray(item[k], "int32") for k in common.INPUT_NAMES}
+        if item["token_ids"].ndim == 1:
+            item = {k: v[None] for k, v in item.items()}
+        if item["token_ids"].shape[-1] != sequence_length:
+            raise ValueError(
+                "`representative_data` must have sequence length "
+                f"{sequence_length}; received token_ids of shape "
+                f"{item['token_ids'].shape}."
+            )
+        batches.append(item)
+    if not batches:
+        raise ValueError("`representative_data` is empty.")
+    return batches
+
+
+def export_tflite(
+    model,
+    path,
+    quantization=None,
+    representative_data=None,
+    sequence_length=128,
+    tokenizer=None,
+    batch_size=1,
+):
+    """Convert a model to a LiteRT (`.tflite`) flatbuffer of builtin ops.
+
+    The model takes int32 `token_ids`, `segment_ids` and `padding_mask` of
+    shape `[batch_size, sequence_length]` (tokenize on the device, for
+    example with `keras_electra.export.SimpleTokenizer`; TF Text ops are not
+    LiteRT builtins) and returns the same outputs as the SavedModel's
+    token-id signature (`logits`, plus `probabilities` for classifiers).
+
+    Conversion goes through a concrete function with
+    `tf.lite.TFLiteConverter` and `supported_ops` restricted to
+    `TFLITE_BUILTINS` (plus `TFLITE_BUILTINS_INT8` for full int8): Select-TF
+    ("Flex") ops are never allowed, so the file runs in the standalone
+    ai-edge-litert interpreter. The op list is checked after conversion.
+
+    Quantization:
+
+    - `None`: float32.
+    - `"float16"`: float16 weights, float32 compute.
+    - `"dynamic_int8"`: int8 weights, activations quantized on the fly.
+    - `"full_int8"`: int8 weights and activations, calibrated on
+      `representative_data` (real token ids); inputs stay int32 ids and
+      outputs float32. Ops without an int8 kernel keep float kernels.
+
+    Next to `path` it writes `vocab.txt` (when `tokenizer` is given) and
+    `<name>.manifest.json` (config, vocabulary SHA-256, quantization, input
+    and output specs, versions, creation command and date).
+
+    Args:
+        model: a keras_electra model taking the three int inputs.
+        path: str. The `.tflite` file to write.
+        quantization: None, `"float16"`, `"dynamic_int8"` or `"full_int8"`.
+            Defaults to `None`.
+        representative_data: calibration inputs for `"full_int8"`: a dict of
+            int arrays `[n, sequence_length]`, a list of such dicts, a list
+            of strings (tokenized with `tokenizer`), or a callable returning
+            one of those. A few hundred real examples are plenty. Defaults to
+            `None`.
+        sequence_length: int. Defaults to `128`.
+        tokenizer: `ElectraTokenizer` or None. Its vocabulary is shipped as
+            `vocab.txt`. Defaults to `None`.
+        batch_size: int or None. Fixed batch dimension; `None` leaves it
+            dynamic (resize the interpreter inputs before use). Defaults to
+            `1`.
+
+    Returns:
+        `path` (str).
+
+    Example:
+    ```python
+    from keras_electra.export import export_tflite, list_tflite_ops
+    from keras_electra.models import ElectraDiscriminator
+    model = ElectraDiscriminator.from_preset("electra_tiny")
+    export_tflite(model, "/tmp/electra_tiny.tflite",
+                  quantization="dynamic_int8", sequence_length=64)
+    assert not any(op.startswith("Flex")
+                   for op in list_tflite_ops("/tmp/electra_tiny.tflite"))
+    ```
+    """
+    common.check_tensorflow_backend("export_tflite")
+    common.check_sequence_length(model, sequence_length)
+    if quantization not in QUANTIZATIONS:
+        raise ValueError(
+            f"`quantization` must be one of {QUANTIZATIONS}. Received: "
+            f"quantization={quantization!r}"
+        )
+    if quantization == "full_int8" and representative_data is None:
+        raise ValueError(
+            "quantization='full_int8' needs `representative_data` (real "
+            "token ids) to calibrate the activation ranges."
+        )
+    import tensorflow as tf
+
+    specs = common.token_id_specs(batch_size, sequence_length)
+    function = tf.function(common.token_id_function(model))
+    concrete = function.get_concrete_function(*specs)
+    converter = tf.lite.TFLiteConverter.from_concrete_functions(
+        [_frozen(concrete, specs)], tf.Module()
+    )
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+    if quantization == "float16":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.target_spec.supported_types = [tf.float16]
+    elif quantization == "dynamic_int8":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    elif quantization == "full_int8":
+        batches = _representative_batches(
+            representative_data, tokenizer, sequence_length, batch_size
+        )
+
+        def representative_dataset():
+            for batch in batches:
+                # By name: the graph's input order is not the spec order.
+                yield dict(batch)
+
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.representative_dataset = representative_dataset
+        converter.target_spec.supported_ops = [
+            tf.lite.OpsSet.TFLITE_BUILTINS_INT8,
+            tf.lite.OpsSet.TFLITE_BUILTINS,
+        ]
+    flatbuffer = converter.convert()
+
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    tmp = f"{path}.tmp-{os.getpid()}"
+    with open(tmp, "wb") as f:
+        f.write(flatbuffer)
+    ops = list_tflite_ops(tmp)
+    flex = [op for op in ops if op.startswith("Flex") or op.startswith("CUSTOM")]
+    if flex:
+        os.remove(tmp)
+        raise RuntimeError(
+            f"The converted model uses non-builtin ops {flex}; it would not "
+            "run in the standalone LiteRT interpreter."
+        )
+    os.replace(tmp, path)
+
+    vocabulary = None
+    if tokenizer is not None:
+        vocabulary = list(tokenizer.vocabulary)
+        manifest_lib.write_vocabulary(
+            vocabulary, os.path.join(folder, "vocab.txt")
+        )
+    from keras_electra.export.saved_model import tokenizer_config
+
+    manifest = manifest_lib.build_manifest(
+        model,
+        "tflite",
+        inputs={"serving_default": manifest_lib.spec_list(specs)},
+        outputs={
+            "serving_default": manifest_lib.spec_list(
+                concrete.structured_outputs
+            )
+        },
+        quantization=quantization,
+        vocabulary=vocabulary,
+        tokenizer_config=(
+            None
+            if tokenizer is None
+            else tokenizer_config(tokenizer, sequence_length)
+        ),
+        extra={
+            "file": os.path.basename(path),
+            "file_bytes": len(flatbuffer),
+            "sequence_length": sequence_length,
+            "batch_size": batch_size,
+            "ops": ops,
+            "supported_ops": [
+                str(s).split(".")[-1]
+                for s in converter.target_spec.supported_ops
+            ],
+            "calibration_batches": (
+                len(batches) if quantization == "full_int8" else None
+            ),
+        },
+    )
+    manifest_lib.write_manifest(
+        manifest, manifest_lib.tflite_manifest_path(path)
+    )
+    return path
+
+
+def _frozen(concrete, specs):
+    """The function with its weights as constants, outputs still named.
+
+    Converting the variable-capturing function keeps the weights as resource
+    variables (`VAR_HANDLE` / `READ_VARIABLE` ops, slower, and they broke
+    calibration); freezing first gives constant weights and
+    `FULLY_CONNECTED` kernels.
+    """
+    import tensorflow as tf
+    from tensorflow.python.framework.convert_to_constants import (
+        convert_variables_to_constants_v2,
+    )
+
+    frozen = convert_variables_to_constants_v2(concrete)
+    names = sorted(concrete.structured_outputs)
+
+    def serve(token_ids, segment_ids, padding_mask):
+        outputs = frozen(token_ids, segment_ids, padding_mask)
+        return dict(zip(names, outputs))
+
+    return tf.function(serve).get_concrete_function(*specs)
+
+
+def _builtin_names():
+    from ai_edge_litert import schema_py_generated as schema
+
+    return {
+        value: name
+        for name, value in vars(schema.BuiltinOperator).items()
+        if not name.startswith("_") and isinstance(value, int)
+    }
+
+
+def list_tflite_ops(path):
+    """Sorted names of the operators a `.tflite` file uses.
+
+    Reads the flatbuffer's operator codes (no interpreter, no TensorFlow):
+    builtin ops by their schema name (`"FULLY_CONNECTED"`, ...), custom ops
+    by their custom code (Select-TF ops appear as `"Flex..."`).
+
+    Args:
+        path: str. A `.tflite` file.
+
+    Returns:
+        list of str.
+
+    Example:
+    ```python
+    ops = list_tflite_ops("/tmp/electra_tiny.tflite")
+    assert "FULLY_CONNECTED" in ops
+    ```
+    """
+    from ai_edge_litert import schema_py_generated as schema
+
+    with open(path, "rb") as f:
+        buffer = bytearray(f.read())
+    model = schema.Model.GetRootAsModel(buffer, 0)
+    names = _builtin_names()
+    ops = set()
+    for i in range(model.OperatorCodesLength()):
+        code = model.OperatorCodes(i)
+        builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
+        if builtin == schema.BuiltinOperator.CUSTOM:
+            custom = code.CustomCode()
+            ops.add(custom.decode() if custom else "CUSTOM")
+        else:
+            ops.add(names.get(builtin, f"BUILTIN_{builtin}"))
+    return sorted(ops)
+
+
+class TFLiteRunner:
+    """Run an exported `.tflite` in the ai-edge-litert interpreter.
+
+    Args:
+        path: str. The `.tflite` file.
+        num_threads: int. CPU threads. Defaults to `1`.
+
+    Example:
+    ```python
+    import numpy as np
+    runner = TFLiteRunner("/tmp/electra_tiny.tflite")
+    x = {"token_ids": np.array([[2, 10, 3] + [0] * 61], "int32"),
+         "segment_ids": np.zeros((1, 64), "int32"),
+         "padding_mask": np.array([[1, 1, 1] + [0] * 61], "int32")}
+    logits = runner(x)["logits"]
+    ```
+    """
+
+    def __init__(self, path, num_threads=1):
+        from ai_edge_litert.interpreter import Interpreter
+
+        self.path = os.fspath(path)
+        self.interpreter = Interpreter(
+            model_path=self.path, num_threads=num_threads
+        )
+        self.runner = self.interpreter.get_signature_runner()
+        details = self.runner.get_input_details()
+        self.input_details = details
+        self.batch_size = details["token_ids"]["shape"][0]
+
+    def __call__(self, inputs):
+        """Outputs for one batch (dict of int arrays) as a dict of arrays."""
+        inputs = {
+            k: np.asarray(inputs[k], "int32") for k in common.INPUT_NAMES
+        }
+        for name, value in inputs.items():
+            expected = self.input_details[name]["shape"]
+            if value.ndim != 2 or value.shape[1] != expected[1]:
+                raise ValueError(
+                    f"`{name}` must have shape [batch, {expected[1]}] for "
+                    f"this model; received {value.shape}."
+                )
+        return {k: np.array(v) for k, v in self.runner(**inputs).items()}
+
+    def predict(self, inputs):
+        """Run any number of rows, `batch_size` at a time; dict of arrays.
+
+        Example:
+        ```python
+        outputs = TFLiteRunner("/tmp/electra_tiny.tflite").predict(x)
+        ```
+        """
+        n = len(inputs["token_ids"])
+        step = int(self.batch_size) if self.batch_size > 0 else n
+        results = []
+        for i in range(0, n, step):
+            chunk = {k: np.asarray(inputs[k])[i : i + step] for k in
+                     common.INPUT_NAMES}
+            rows = len(chunk["token_ids"])
+            if rows < step:
+                chunk = {
+                    k: np.concatenate(
+                        [v, np.repeat(v[-1:], step - rows, axis=0)]
+                    )
+                    for k, v in chunk.items()
+                }
+            out = self(chunk)
+            results.append({k: v[:rows] for k, v in out.items()})
+        return {
+            k: np.concatenate([r[k] for r in results]) for k in results[0]
+        }
