@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml Makefile
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/keras-electra demo
+	KERAS_BACKEND=tensorflow $(BIN)/keras-electra demo
 
 # The whole suite on TensorFlow, then the multi-backend core on JAX and torch.
 test: $(STAMP)

