@@ -98,8 +98,11 @@ class ElectraQuestionAnsweringPreprocessor:
 
     Example:
     ```python
-    pre = ElectraQuestionAnsweringPreprocessor(tokenizer, sequence_length=64,
-                                               doc_stride=16)
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "call", "me",
+             "ishmael", ".", "who", "speaks", "?"]
+    tokenizer = ElectraTokenizer(vocab)
+    pre = ElectraQuestionAnsweringPreprocessor(
+        tokenizer, sequence_length=64, doc_stride=16, max_query_length=16)
     context = "Call me Ishmael. Some years ago I went to sea."
     f = pre.features(["Who speaks?"], [context],
                      [{"text": "Ishmael", "answer_start": 8}])

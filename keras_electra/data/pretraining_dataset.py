@@ -292,7 +292,8 @@ def pretraining_dataset(
     ```python
     from keras_electra.data import (
         ElectraTokenizer, bundled_corpus_files, pretraining_dataset)
-    tokenizer = ElectraTokenizer(vocabulary="vocab.txt")
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "of", "."]
+    tokenizer = ElectraTokenizer(vocabulary=vocab)  # or "path/vocab.txt"
     ds = pretraining_dataset(bundled_corpus_files(), tokenizer,
                              sequence_length=128, batch_size=32, seed=0)
     batch = next(iter(ds))  # batch["token_ids"].shape == (32, 128)

@@ -71,8 +71,10 @@ def prepare_tfrecords(
 
     Example:
     ```python
-    out = prepare_tfrecords(bundled_corpus_files(), tokenizer, "/tmp/shards",
-                            num_shards=4)
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "of", "."]
+    tokenizer = ElectraTokenizer(vocab)
+    out = prepare_tfrecords(bundled_corpus_files()[:1], tokenizer,
+                            "/tmp/shards", num_shards=4)
     ds = tfrecord_dataset(out["pattern"], batch_size=32)
     ```
     """
@@ -108,7 +110,9 @@ def prepare_tfrecords(
             single_segment_prob=single_segment_prob,
             max_line_chars=max_line_chars,
         ):
-            for token_ids, segment_ids, padding_mask in zip(*block):
+            for token_ids, segment_ids, padding_mask in zip(
+                *(array.tolist() for array in block)
+            ):
                 example = _example(token_ids, segment_ids, padding_mask)
                 writers[written % num_shards].write(
                     example.SerializeToString()
@@ -163,7 +167,7 @@ def tfrecord_dataset(
     ```python
     strategy = tf.distribute.MirroredStrategy()
     ds = strategy.distribute_datasets_from_function(
-        lambda ctx: tfrecord_dataset("/tmp/shards/*.tfrecord", 256,
+        lambda ctx: tfrecord_dataset("/tmp/shards/*.tfrecord", 32,
                                      input_context=ctx))
     ```
     """
