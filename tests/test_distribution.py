@@ -106,6 +106,24 @@ def mirrored_main(out, clip_fix=True):
         }
         np.savez(f"{out}.{name}.npz", *rtd.get_weights())
     np.savez(f"{out}.initial.npz", *initial)
+
+    # A dataset distributed by distribute_dataset(): per-replica batches,
+    # which fit() takes as they are.
+    from keras_electra.training import distribute_dataset
+
+    def dataset_fn(batch_size, input_context):
+        dataset = tf.data.Dataset.from_tensor_slices(data)
+        return dataset.batch(batch_size, drop_remainder=True).repeat()
+
+    distributed = distribute_dataset(dataset_fn, 8, strategy)
+    first = next(iter(distributed))["token_ids"]
+    results["per_replica_shapes"] = [
+        list(t.shape) for t in strategy.experimental_local_results(first)
+    ]
+    rtd.fit(distributed, steps_per_epoch=1, epochs=1, verbose=0)
+    results["two"]["iterations_after_distributed"] = int(
+        rtd.optimizer.iterations.numpy()
+    )
     with open(out, "w") as f:
         json.dump(results, f)
 
@@ -211,6 +229,8 @@ def test_mirrored_two_replicas_match_one_device(tmp_path):
     assert results["one"]["replicas"] == 1
     assert results["two"]["replicas"] == 2
     assert results["one"]["iterations"] == results["two"]["iterations"] == 2
+    assert results["per_replica_shapes"] == [[4, 16], [4, 16]]
+    assert results["two"]["iterations_after_distributed"] == 3
     one = np.array(results["one"]["losses"])
     two = np.array(results["two"]["losses"])
     assert one.shape == two.shape == (2, 3)

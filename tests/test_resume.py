@@ -21,6 +21,7 @@ STEPS, STEPS_PER_EPOCH, BACKUP_EVERY, KEEP = 30, 12, 4, 2
 # The first launch stalls after this step, so its newest backup is step 16,
 # in the middle of the second epoch (16 = 12 + 4).
 STALL_AFTER, LAST_BACKUP = 18, 16
+SPEC_KEYS = ("token_ids", "segment_ids", "padding_mask")
 
 
 def tiny_pretraining_run():
@@ -275,6 +276,7 @@ def test_continued_pretraining_from_weights_starts_fresh(tmp_path):
 
     # 1. A weights file with optimizer state: only the weights are taken.
     fresh, _ = tiny_pretraining_run()
+    fresh({k: keras.KerasTensor((8, 16), "int32") for k in SPEC_KEYS})
     fresh.optimizer.build(fresh.trainable_variables)
     seeds = [np.asarray(v) for v in fresh.variables if "seed" in v.path]
     load_initial_weights(fresh, str(tmp_path / "trained.weights.h5"))

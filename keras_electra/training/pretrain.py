@@ -59,6 +59,44 @@ def _symbolic_build(model, element_spec):
     model(inputs)
 
 
+def _multi_worker_fit_workarounds(model, dataset):
+    """Work around `fit()` failing under MultiWorkerMirroredStrategy.
+
+    Keras 3.15's TensorFlow `fit()` first takes a distributed batch and
+    calls `strategy.reduce("MEAN", batch)` on it to build the model
+    (`_maybe_symbolic_build`); `MultiWorkerMirroredStrategy.reduce` cannot
+    take a dict of per-replica values, so every dict-input model fails
+    there. The build only needs shapes: do it here from the dataset's
+    `element_spec`, then skip Keras' version for this model.
+    """
+    if keras.backend.backend() != "tensorflow":
+        return
+    import tensorflow as tf
+
+    strategy = getattr(model, "_distribute_strategy", None)
+    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        return
+    with strategy.scope():
+        model._symbolic_build(data_batch=dataset.element_spec)
+    model._maybe_symbolic_build = lambda iterator=None, data_batch=None: None
+    # Second failure, same version: `fit()` reduces the per-replica logs
+    # with `strategy.reduce("MEAN", value, axis=0)` in multi-worker mode,
+    # which rejects scalars. Give the logs a leading axis of 1; the
+    # reduction removes it again.
+    train_step = model.train_step
+
+    def train_step_with_vector_logs(data):
+        logs = train_step(data)
+        return {
+            key: keras.ops.reshape(value, (1,))
+            if len(keras.ops.shape(value)) == 0
+            else value
+            for key, value in logs.items()
+        }
+
+    model.train_step = train_step_with_vector_logs
+
+
 def dataset_at(dataset_fn, start_step):
     """The input stream of global batches, positioned at `start_step`.
 
@@ -94,7 +132,7 @@ def load_initial_weights(model, init_from):
     """Load model weights only: optimizer state and seeds stay fresh.
 
     For continued pre-training from weights without (usable) optimizer
-    state. `init_from` is a `.weights.h5` file, a `.keras` file, or a backup
+    state. The model must be built (`pretrain()` builds it first). `init_from` is a `.weights.h5` file, a `.keras` file, or a backup
     folder of `pretrain()` (its newest backup). Everything but the model's
     weights (optimizer variables, `iterations`, `SeedGenerator` states) is
     put back to its value before loading, so training starts at step 0 with
@@ -263,6 +301,8 @@ def pretrain(
     elif init_from is not None:
         load_initial_weights(model, init_from)
     start_step = step
+
+    _multi_worker_fit_workarounds(model, dataset_at(dataset_fn, 0))
 
     backup = StepBackup(own_dir, backup_every=backup_every, keep=keep)
     history = {}
