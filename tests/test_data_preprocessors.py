@@ -28,6 +28,7 @@ def cls_tokenizer():
     return ElectraTokenizer(SPECIALS + ["a", "good", "film", "bad", "not"])
 
 
+@pytest.mark.multibackend
 def test_classifier_single_and_batch(cls_tokenizer):
     pre = ElectraClassifierPreprocessor(cls_tokenizer, sequence_length=8)
     x, y = pre(["a good film", "bad"], [1, 0])
@@ -85,6 +86,7 @@ def test_classifier_in_tf_data_and_config(cls_tokenizer):
     assert config["config"]["sequence_length"] == 6
 
 
+@pytest.mark.multibackend
 def test_token_classifier_first_piece_labels():
     tok = ElectraTokenizer(SPECIALS + ["new", "york", "is", "big", "##ger"])
     pre = ElectraTokenClassifierPreprocessor(tok, sequence_length=8)
@@ -146,6 +148,7 @@ def decode(context, offsets, start, end):
     return context[offsets[start, 0]:offsets[end, 1]]
 
 
+@pytest.mark.multibackend
 def test_question_answering_offsets_recover_answers(qa_setup):
     tok, moby, sotu = qa_setup
     questions = ["What is the narrator's name?", "Which month is in my soul?",

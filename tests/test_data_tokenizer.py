@@ -25,6 +25,7 @@ def hf_style_vocab(path):
     return path
 
 
+@pytest.mark.multibackend
 def test_exact_ids_and_special_tokens():
     tokenizer = ElectraTokenizer(vocabulary=VOCAB)
     ids = tokenizer("The quick brown fox jumped.")
@@ -39,6 +40,7 @@ def test_exact_ids_and_special_tokens():
     np.testing.assert_array_equal(cased("The café"), [1, 1])
 
 
+@pytest.mark.multibackend
 def test_hugging_face_vocab_file_ids(tmp_path):
     path = hf_style_vocab(str(tmp_path / "vocab.txt"))
     tokenizer = ElectraTokenizer(vocabulary=path)
