@@ -188,11 +188,13 @@ def packed_blocks(
     single_segment_prob=0.1,
     max_line_chars=text_files.DEFAULT_MAX_LINE_CHARS,
     block_size=BLOCK_SIZE,
+    data=None,
 ):
     """Yield blocks `(token_ids, segment_ids, padding_mask)`, `[<=block, L]`.
 
     One pass over `paths` in the given order. Streams: memory holds one batch
-    of lines and one block of examples.
+    of lines and one block of examples. `data` may pass a ready
+    `tokenized_lines(paths, ...)` dataset (saves re-tracing each epoch).
     """
     packer = SegmentPacker(
         sequence_length,
@@ -205,7 +207,8 @@ def packed_blocks(
     )
     block = []
     in_document = False
-    data = tokenized_lines(paths, tokenizer, max_line_chars)
+    if data is None:
+        data = tokenized_lines(paths, tokenizer, max_line_chars)
     for values, splits, blank, counts in data.as_numpy_iterator():
         text_files.add_counts(report, counts)
         values = values.tolist()
@@ -315,13 +318,18 @@ def pretraining_dataset(
     def generate():
         rng = random.Random(seed)
         epoch = 0
+        last = (None, None)  # (file order, its tokenized_lines dataset)
         while True:
             order = list(paths)
             if shuffle_files:
                 rng.shuffle(order)
+            if last[0] != order:
+                last = (order, tokenized_lines(
+                    order, tokenizer, max_line_chars))
             yield from packed_blocks(
                 order, tokenizer, sequence_length, rng,
-                report if epoch == 0 else CorpusReport(), **options,
+                report if epoch == 0 else CorpusReport(), data=last[1],
+                **options,
             )
             if epoch == 0:
                 report.log()
