@@ -132,6 +132,12 @@ class ElectraClassifier(ElectraTask):
     With `num_classes=1` it is a regressor (STS-B style): one score per
     input, mean squared error, and mean absolute error as a metric.
 
+    `from_preset()` accepts a built-in name, a pre-trained discriminator
+    folder (its encoder is reused, the head is new), or a Hugging Face /
+    keras-hub ELECTRA folder. Keyword arguments that name backbone
+    arguments go to the backbone: `from_preset(..., dropout=0.0)` sets the
+    encoder's dropout, not this head's.
+
     Args:
         backbone: `keras_electra.models.ElectraBackbone`.
         num_classes: int. Number of classes, or `1` for regression.
