@@ -81,7 +81,8 @@ def _multi_worker_fit_workarounds(model, dataset):
     model._maybe_symbolic_build = lambda iterator=None, data_batch=None: None
     # Second failure, same version: `fit()` reduces the per-replica logs
     # with `strategy.reduce("MEAN", value, axis=0)` in multi-worker mode,
-    # which rejects scalars. Give the logs a leading axis of 1; the
+    # which rejects scalars ("Invalid reduction dimension 0 for input with
+    # 0 dimensions", tensorflow/tensorflow#72388). Give the logs a leading axis of 1; the
     # reduction removes it again.
     train_step = model.train_step
 
