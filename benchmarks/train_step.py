@@ -528,6 +528,8 @@ class Worker:
 
 
 def quartiles(values):
+    if len(values) < 2:
+        return values[0], values[0], values[0]
     q1, median, q3 = statistics.quantiles(values, n=4, method="inclusive")
     return q1, median, q3
 
@@ -587,14 +589,25 @@ def parent(args):
         for round_index in range(args.rounds):
             shift = round_index % max(1, len(order))
             for contender in order[shift:] + order[:shift]:
-                times[contender] += workers[contender].run(args.steps)["times"]
-            print(f"  round {round_index + 1}/{args.rounds} done", flush=True)
+                if contender in failures:
+                    continue
+                try:
+                    block = workers[contender].run(args.steps)["times"]
+                except RuntimeError as error:
+                    failures[contender] = str(error)
+                    continue
+                times[contender] += block
+                print(
+                    f"  round {round_index + 1}/{args.rounds} {contender}: "
+                    + ", ".join(f"{t:.3f}s" for t in block),
+                    flush=True,
+                )
     finally:
         for worker_process in starting.values():
             worker_process.close()
 
     rows = []
-    for contender in workers:
+    for contender in [c for c in workers if times[c]]:
         q1, median, q3 = quartiles(times[contender])
         rows.append(
             {
