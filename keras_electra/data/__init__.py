@@ -8,6 +8,7 @@ from keras_electra.data.corpus_report import CorpusReport
 from keras_electra.data.datasets import BBC_NEWS_LABELS
 from keras_electra.data.datasets import ROTTEN_TOMATOES_LABELS
 from keras_electra.data.datasets import bundled_corpus_files
+from keras_electra.data.datasets import bundled_vocabulary_file
 from keras_electra.data.datasets import load_bbc_news
 from keras_electra.data.datasets import load_rotten_tomatoes
 from keras_electra.data.electra_classifier_preprocessor import (
@@ -39,6 +40,7 @@ __all__ = [
     "ElectraTokenizer",
     "SegmentPacker",
     "bundled_corpus_files",
+    "bundled_vocabulary_file",
     "load_bbc_news",
     "load_rotten_tomatoes",
     "pretraining_dataset",

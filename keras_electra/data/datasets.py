@@ -43,6 +43,28 @@ def bundled_corpus_files():
     return files
 
 
+def bundled_vocabulary_file():
+    """Path of the uncased WordPiece `vocab.txt` of the bundled corpus.
+
+    6,540 pieces, special tokens first (`[PAD]=0, [UNK]=1, [CLS]=2,
+    [SEP]=3, [MASK]=4`); see `keras_electra/data/corpus/README.md`.
+
+    Example:
+    ```python
+    tokenizer = ElectraTokenizer(vocabulary=bundled_vocabulary_file())
+    assert tokenizer.mask_token_id == 4
+    ```
+    """
+    path = os.path.join(CORPUS_DIR, "vocab.txt")
+    if not os.path.isfile(path):
+        raise FileNotFoundError(
+            f"The bundled vocabulary is missing: '{path}'. Make one with "
+            "`train_vocabulary(bundled_corpus_files(), vocabulary_size=8192, "
+            f"output_file={path!r})`."
+        )
+    return path
+
+
 def _package_file(package, relative_path, version):
     try:
         distribution = importlib.metadata.distribution(package)
