@@ -16,6 +16,8 @@ to Kotlin, Swift or C++. It reproduces `keras_electra.data.ElectraTokenizer`
    UTF-8 bytes, becomes `[UNK]`.
 6. Packing: `[CLS] pieces[:sequence_length - 2] [SEP]`, then `[PAD]`.
 
+Like the tf-text ops, text after a NUL character is ignored.
+
 Known approximation: step 4 uses Python's `str.casefold` with NFKC, which
 agrees with ICU's NFKC_Casefold on ordinary text; a few exotic code points
 (default-ignorable characters) may differ.
@@ -115,6 +117,8 @@ class SimpleTokenizer:
             "Café, ok?")  # ["cafe", ",", "ok", "?"]
         ```
         """
+        # The tf-text ops read C strings: nothing after a NUL survives.
+        text = text.split("\x00", 1)[0]
         text = "".join(f" {c} " if _is_cjk(c) else c for c in text)
         if self.strip_accents:
             text = unicodedata.normalize("NFD", text)

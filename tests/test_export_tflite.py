@@ -1,0 +1,279 @@
+"""LiteRT export: builtin ops only, numerics, quantization, manifest, tokenizer."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from test_export_utils import build_vocabulary
+from test_export_utils import corpus_sentences
+from test_export_utils import random_inputs
+from test_export_utils import tf_backend
+from test_export_utils import tiny_classifier
+
+pytestmark = pytest.mark.skipif(
+    not tf_backend(),
+    reason="export runs under the TensorFlow backend only (weights are "
+    "portable: reload under KERAS_BACKEND=tensorflow to export)",
+)
+
+SEQUENCE_LENGTH = 48
+QUANTIZED = ("float16", "dynamic_int8", "full_int8")
+
+
+def _has_rotten_tomatoes():
+    try:
+        from keras_electra.data import load_rotten_tomatoes
+
+        load_rotten_tomatoes("test")
+        return True
+    except (ImportError, OSError):
+        return False
+
+
+def _encode(tokenizer, texts, sequence_length=SEQUENCE_LENGTH):
+    from keras_electra.data import ElectraClassifierPreprocessor
+
+    pre = ElectraClassifierPreprocessor(tokenizer,
+                                        sequence_length=sequence_length)
+    return {k: np.asarray(v) for k, v in pre(list(texts)).items()}
+
+
+@pytest.fixture(scope="module")
+def task():
+    """A tiny classifier briefly trained on a real labelled task.
+
+    Rotten Tomatoes when its package is installed (train on 3,000 reviews,
+    evaluate on 600 held-out ones); otherwise the random-weight model on
+    corpus sentences (agreement only).
+    """
+    from keras_electra.data import ElectraTokenizer
+
+    if _has_rotten_tomatoes():
+        from keras_electra.data import load_rotten_tomatoes
+
+        train_texts, train_labels = load_rotten_tomatoes("train")
+        test_texts, test_labels = load_rotten_tomatoes("test")
+        train_texts, train_labels = train_texts[:3000], train_labels[:3000]
+        test_texts, test_labels = test_texts[:600], test_labels[:600]
+    else:
+        train_texts = corpus_sentences(300)
+        test_texts, train_labels, test_labels = train_texts, None, None
+    vocabulary = build_vocabulary(train_texts, size=3000)
+    tokenizer = ElectraTokenizer(vocabulary)
+    model = tiny_classifier(len(vocabulary))
+    x_train = _encode(tokenizer, train_texts)
+    if train_labels is not None:
+        model.compile(learning_rate=2e-3, train_steps=2 * 3000 // 32)
+        model.fit(x_train, train_labels, batch_size=32, epochs=2, verbose=0)
+    x_test = _encode(tokenizer, test_texts)
+    return {
+        "model": model,
+        "tokenizer": tokenizer,
+        "vocabulary": vocabulary,
+        "x_train": x_train,
+        "x_test": x_test,
+        "test_labels": test_labels,
+        "test_texts": test_texts,
+        "logits": np.asarray(model.predict(x_test, verbose=0)),
+    }
+
+
+@pytest.fixture(scope="module")
+def exported(task, tmp_path_factory):
+    from keras_electra.export import export_tflite
+
+    folder = tmp_path_factory.mktemp("tflite")
+    calibration = {k: v[:200] for k, v in task["x_train"].items()}
+    paths = {}
+    for quantization in (None,) + QUANTIZED:
+        paths[quantization] = export_tflite(
+            task["model"],
+            str(folder / f"model_{quantization or 'float32'}.tflite"),
+            quantization=quantization,
+            representative_data=calibration,
+            sequence_length=SEQUENCE_LENGTH,
+            tokenizer=task["tokenizer"],
+        )
+    return paths
+
+
+def test_builtin_ops_only(exported):
+    from keras_electra.export import list_tflite_ops
+
+    for quantization, path in exported.items():
+        ops = list_tflite_ops(path)
+        assert "FULLY_CONNECTED" in ops, (quantization, ops)
+        assert not [op for op in ops if op.startswith("Flex")], ops
+        assert "CUSTOM" not in ops
+        # Weights are constants, not resource variables.
+        assert "READ_VARIABLE" not in ops
+    assert "QUANTIZE" in list_tflite_ops(exported["full_int8"])
+
+
+def test_float32_matches_keras(task, exported):
+    from keras_electra.export import TFLiteRunner
+
+    runner = TFLiteRunner(exported[None])
+    x = {k: v[:32] for k, v in task["x_test"].items()}
+    out = runner.predict(x)
+    np.testing.assert_allclose(out["logits"], task["logits"][:32], atol=1e-4)
+    probabilities = np.exp(out["logits"])
+    probabilities /= probabilities.sum(-1, keepdims=True)
+    np.testing.assert_allclose(out["probabilities"], probabilities,
+                               atol=1e-5)
+    # Random ids with random padding, too.
+    x = random_inputs(8, SEQUENCE_LENGTH, len(task["vocabulary"]), seed=4)
+    np.testing.assert_allclose(
+        runner.predict(x)["logits"],
+        np.asarray(task["model"].predict(x, verbose=0)), atol=1e-4,
+    )
+
+
+def _agreement_and_loss(task, path):
+    from keras_electra.export import TFLiteRunner
+
+    reference = task["logits"].argmax(-1)
+    labels = task["test_labels"]
+    predicted = TFLiteRunner(path).predict(task["x_test"])["logits"].argmax(-1)
+    agreement = (predicted == reference).mean()
+    loss = None
+    if labels is not None:
+        loss = (reference == labels).mean() - (predicted == labels).mean()
+    return agreement, loss
+
+
+def test_float16_and_dynamic_int8_agreement_and_accuracy(task, exported):
+    sizes = {q: os.path.getsize(p) for q, p in exported.items()}
+    assert sizes["dynamic_int8"] < 0.5 * sizes[None]
+    assert sizes["float16"] < 0.75 * sizes[None]
+    if task["test_labels"] is not None:  # the model did learn something
+        accuracy = (task["logits"].argmax(-1) == task["test_labels"]).mean()
+        assert accuracy > 0.6, accuracy
+    for quantization in ("float16", "dynamic_int8"):
+        agreement, loss = _agreement_and_loss(task, exported[quantization])
+        assert agreement >= 0.99, (quantization, agreement)
+        if loss is not None:
+            assert loss <= 0.005, (quantization, loss)
+
+
+def test_full_int8_agreement_regression_guard(task, exported):
+    """Full int8 misses the 99% agreement target (see RESULTS_export.md).
+
+    Statically calibrated int8 activations lose too much on this small,
+    briefly trained transformer (about 90% agreement, a 2-3 point accuracy
+    drop on 600 reviews), even with attention, softmax and normalization
+    kept in float. This guards against it getting worse; dynamic-range
+    int8 is the recommended int8 variant.
+    """
+    agreement, loss = _agreement_and_loss(task, exported["full_int8"])
+    assert agreement >= 0.85, agreement
+    if loss is not None:
+        assert loss <= 0.06, loss
+
+
+def test_vocabulary_and_manifest(task, exported):
+    from keras_electra.export import read_manifest
+    from keras_electra.export import vocabulary_sha256
+
+    folder = os.path.dirname(exported[None])
+    vocab_path = os.path.join(folder, "vocab.txt")
+    with open(vocab_path, encoding="utf-8") as f:
+        assert f.read().splitlines() == task["vocabulary"]
+    for quantization, path in exported.items():
+        manifest_path = path[: -len(".tflite")] + ".manifest.json"
+        with open(manifest_path) as f:
+            manifest = json.load(f)
+        assert manifest == read_manifest(path)
+        assert manifest["format"] == "tflite"
+        assert manifest["quantization"] == quantization
+        assert manifest["vocabulary_sha256"] == vocabulary_sha256(vocab_path)
+        assert manifest["inputs"]["serving_default"] == [
+            {"name": name, "dtype": "int32", "shape": [1, SEQUENCE_LENGTH]}
+            for name in ("token_ids", "segment_ids", "padding_mask")
+        ]
+        assert manifest["config"]["backbone"]["config"]["vocabulary_size"] \
+            == len(task["vocabulary"])
+        assert manifest["file_bytes"] == os.path.getsize(path)
+        assert "SELECT_TF_OPS" not in manifest["supported_ops"]
+        assert manifest["created_by"] and manifest["created_at"]
+        assert manifest["keras_electra_version"]
+    assert read_manifest(exported["full_int8"])["supported_ops"][0] == \
+        "TFLITE_BUILTINS_INT8"
+
+
+def test_on_device_pipeline_matches_keras(task, exported):
+    """vocab.txt + SimpleTokenizer + .tflite == Keras on the same texts."""
+    from keras_electra.export import SimpleTokenizer
+    from keras_electra.export import TFLiteRunner
+
+    folder = os.path.dirname(exported[None])
+    tokenizer = SimpleTokenizer(os.path.join(folder, "vocab.txt"))
+    texts = list(task["test_texts"][:16]) + [" ".join(["great"] * 300)]
+    rows = [tokenizer.encode(t, SEQUENCE_LENGTH) for t in texts]
+    x = {k: np.array([r[k] for r in rows], "int32") for k in rows[0]}
+    expected = _encode(task["tokenizer"], texts)
+    for key in x:
+        np.testing.assert_array_equal(x[key], expected[key])
+    np.testing.assert_allclose(
+        TFLiteRunner(exported[None]).predict(x)["logits"],
+        np.asarray(task["model"].predict(expected, verbose=0)), atol=1e-4,
+    )
+
+
+def test_runner_rejects_wrong_length(exported):
+    from keras_electra.export import TFLiteRunner
+
+    x = random_inputs(1, 10, 100)
+    with pytest.raises(ValueError, match=r"\[batch, 48\].*\(1, 10\)"):
+        TFLiteRunner(exported[None])(x)
+
+
+def test_argument_errors(task, tmp_path):
+    from keras_electra.export import export_tflite
+
+    with pytest.raises(ValueError, match="representative_data"):
+        export_tflite(task["model"], str(tmp_path / "m.tflite"),
+                      quantization="full_int8", sequence_length=16)
+    with pytest.raises(ValueError, match="int4"):
+        export_tflite(task["model"], str(tmp_path / "m.tflite"),
+                      quantization="int4", sequence_length=16)
+    with pytest.raises(ValueError, match="max_sequence_length=64"):
+        export_tflite(task["model"], str(tmp_path / "m.tflite"),
+                      sequence_length=128)
+    assert not os.path.exists(tmp_path / "m.tflite")
+
+
+def test_simple_tokenizer_matches_training_tokenizer():
+    from keras_electra.data import ElectraTokenizer
+    from keras_electra.export import SimpleTokenizer
+
+    sentences = corpus_sentences(400)
+    if _has_rotten_tomatoes():
+        from keras_electra.data import load_rotten_tomatoes
+
+        sentences += load_rotten_tomatoes("validation")[0][:300]
+    sentences += [
+        "Café naïve résumé — “quoted” ‘text’…",
+        "Ünïcödé ÀÉÎÕÜ ß ﬁ ＡＢＣ full-width",
+        "中文字符 and 日本語 mixed with English.",
+        "tabs\tand\nnewlines\r\nand\x00control\u200bformat",
+        "a" * 150 + " verylongword" * 3,
+        "",
+        "   ",
+        "emoji 😀 and symbols $5 @home #tag ^caret `tick` ~tilde",
+    ]
+    vocabulary = build_vocabulary(sentences, size=2500)
+    reference = ElectraTokenizer(vocabulary)
+    simple = SimpleTokenizer(vocabulary)
+    mismatches = []
+    for sentence in sentences:
+        expected = [int(i) for i in np.asarray(reference(sentence))]
+        if simple.tokenize(sentence) != expected:
+            mismatches.append(sentence)
+    assert not mismatches, mismatches[:5]
+    # Pieces really are split: some words need several word pieces.
+    pieces = sum(len(simple.tokenize(s)) for s in sentences)
+    words = sum(len(simple.split_words(s)) for s in sentences)
+    assert pieces > words
