@@ -92,6 +92,7 @@ def run_pretraining(
     init_from=None,
     generator_init_from=None,
     tfrecords=None,
+    shuffle_buffer=2000,
     verbose="auto",
 ):
     """Pre-train (or resume pre-training) ELECTRA on text files.
@@ -125,6 +126,8 @@ def run_pretraining(
         generator_init_from: str. Generator folder to continue from.
         tfrecords: str. Glob of shards from `prepare_tfrecords`, used instead
             of `files`.
+        shuffle_buffer: int. Examples in the shuffle buffer (filling it is
+            the start-up cost). Defaults to `2000`.
         verbose: passed to `fit()`.
 
     Returns:
@@ -212,11 +215,12 @@ def run_pretraining(
         if tfrecords:
             return tfrecord_dataset(
                 tfrecords, batch_size, sequence_length=sequence_length,
-                seed=seed, repeat=True,
+                seed=seed, repeat=True, shuffle_buffer=shuffle_buffer,
             )
         return pretraining_dataset(
             files, tokenizer, sequence_length=sequence_length,
             batch_size=batch_size, seed=seed, repeat=True,
+            shuffle_buffer=shuffle_buffer,
         )
 
     log_dir = os.path.join(output_dir, "logs")
