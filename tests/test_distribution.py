@@ -368,7 +368,11 @@ def test_jax_data_parallel_trains():
     assert num_replicas(distribution) == len(devices) >= 1
     with distribution_scope(distribution):
         rtd = tiny_rtd(seed=0)
-        rtd.compile(learning_rate=1e-3, warmup_steps=0, train_steps=10)
+        # Eager steps: XLA-compiling the whole step costs minutes on a
+        # loaded 2-core CI machine; the data and variable layouts come from
+        # the distribution either way.
+        rtd.compile(learning_rate=1e-3, warmup_steps=0, train_steps=10,
+                    jit_compile=False)
         before = [np.asarray(w) for w in rtd.weights]
         dataset = tf.data.Dataset.from_tensor_slices(token_data(8))
         history = rtd.fit(
