@@ -67,7 +67,7 @@ def test_discriminator_beats_the_all_original_baseline():
     p = logs["replaced_fraction"]
     entropy = -(p * np.log(p) + (1 - p) * np.log(1 - p))
     assert 0.10 < p < 0.16, logs
-    assert logs["discriminator_loss"] < 0.97 * entropy, (logs, entropy)
+    assert logs["discriminator_loss"] < 0.985 * entropy, (logs, entropy)
     assert logs["discriminator_auc"] > 0.57, logs
     assert logs["discriminator_accuracy"] >= (1 - p) - 0.005, logs
     assert logs["generator_loss"] < 0.8 * np.log(tokenizer.vocabulary_size), logs

@@ -18,3 +18,9 @@ from keras_electra.training.distribution import num_replicas
 from keras_electra.training.pretrain import dataset_at
 from keras_electra.training.pretrain import load_initial_weights
 from keras_electra.training.pretrain import pretrain
+from keras_electra.training.layerwise_decay import FINE_TUNING_PRESETS
+from keras_electra.training.layerwise_decay import LayerwiseAdamW
+from keras_electra.training.layerwise_decay import fine_tuning_optimizer
+from keras_electra.training.layerwise_decay import (
+    layerwise_learning_rate_multipliers,
+)
