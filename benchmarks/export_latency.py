@@ -285,7 +285,7 @@ def latency(args):
             )
         print(f"threads={threads} done", flush=True)
     if not onnx_ok:
-        notes["ONNX Runtime (tf2onnx)"] = f"conversion failed: {onnx_message}"
+        notes["ONNX Runtime (tf2onnx)"] = f"not run: {onnx_message}"
     return rows, sizes, notes
 
 
@@ -301,6 +301,8 @@ def accuracy(args):
     from keras_electra.models import ElectraClassifier
 
     sequence_length = 64
+    work_dir = os.path.join(args.work_dir, "accuracy")  # its own vocab.txt
+    os.makedirs(work_dir, exist_ok=True)
     train_texts, train_labels = load_rotten_tomatoes("train")
     test_texts, test_labels = load_rotten_tomatoes("test")
     vocabulary = build_vocabulary(train_texts, 8000)
@@ -328,7 +330,7 @@ def accuracy(args):
     }
     calibration = {k: v[:args.calibration] for k, v in x_train.items()}
     for quantization in (None, "float16", "dynamic_int8", "full_int8"):
-        path = os.path.join(args.work_dir, f"rt_{quantization}.tflite")
+        path = os.path.join(work_dir, f"rt_{quantization}.tflite")
         export_tflite(model, path, quantization=quantization,
                       representative_data=calibration,
                       sequence_length=sequence_length, tokenizer=tokenizer)
@@ -455,7 +457,19 @@ def main():
     own_dir = args.work_dir is None
     args.work_dir = args.work_dir or tempfile.mkdtemp(prefix="electra_export_")
     try:
-        latency_results = ({}, {}, {}) if args.skip_latency else latency(args)
+        saved = os.path.join(args.work_dir, "latency.json")
+        if args.skip_latency and os.path.exists(saved):
+            with open(saved) as f:
+                latency_results = tuple(json.load(f))
+            latency_results[0].update({
+                name: {int(t): v for t, v in by.items()}
+                for name, by in latency_results[0].items()})
+        elif args.skip_latency:
+            latency_results = ({}, {}, {})
+        else:
+            latency_results = latency(args)
+            with open(saved, "w") as f:
+                json.dump(latency_results, f)
         accuracy_results = accuracy(args) if args.accuracy else None
         write_results(args, latency_results, accuracy_results,
                       args.results or os.path.join(args.work_dir, "RESULTS.md"))

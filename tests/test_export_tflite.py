@@ -277,3 +277,26 @@ def test_simple_tokenizer_matches_training_tokenizer():
     pieces = sum(len(simple.tokenize(s)) for s in sentences)
     words = sum(len(simple.split_words(s)) for s in sentences)
     assert pieces > words
+
+
+def test_discriminator_with_fixed_batch(tmp_path):
+    """Per-token logits, a [2, seq] batch, no tokenizer (no vocab.txt)."""
+    from keras_electra.export import TFLiteRunner
+    from keras_electra.export import export_tflite
+    from keras_electra.export import read_manifest
+    from keras_electra.models import ElectraDiscriminator
+
+    backbone = tiny_classifier(100).backbone
+    model = ElectraDiscriminator(backbone)
+    path = export_tflite(model, str(tmp_path / "disc.tflite"),
+                         sequence_length=16, batch_size=2)
+    x = random_inputs(3, 16, 100, seed=5)
+    out = TFLiteRunner(path).predict(x)["logits"]
+    assert out.shape == (3, 16)
+    np.testing.assert_allclose(
+        out, np.asarray(model.predict(x, verbose=0)), atol=1e-4)
+    manifest = read_manifest(path)
+    assert manifest["model_class"] == "ElectraDiscriminator"
+    assert manifest["vocabulary_sha256"] is None
+    assert manifest["inputs"]["serving_default"][0]["shape"] == [2, 16]
+    assert not os.path.exists(tmp_path / "vocab.txt")
