@@ -412,3 +412,30 @@ class TestLayerwiseDecay:
         assert FINE_TUNING_PRESETS["base"]["learning_rate"] == 1e-4
         assert FINE_TUNING_PRESETS["large"]["learning_rate"] == 5e-5
         assert FINE_TUNING_PRESETS["large"]["layerwise_decay"] == 0.9
+
+
+def test_compiled_classifier_preset_reloads_in_a_fresh_process(tmp_path):
+    """The saved config names LayerwiseAdamW; importing models registers it."""
+    import subprocess
+    import sys
+
+    folder = str(tmp_path / "clf")
+    save = (
+        "from keras_electra.models import ElectraClassifier\n"
+        "m = ElectraClassifier.from_preset('electra_tiny', num_classes=2,"
+        " num_layers=1)\n"
+        "m.compile(train_steps=10)\n"
+        f"m.save_to_preset({folder!r})\n"
+    )
+    load = (
+        "from keras_electra.models import ElectraClassifier\n"
+        f"m = ElectraClassifier.from_preset({folder!r})\n"
+        "print(type(m.optimizer).__name__)\n"
+    )
+    for code in (save, load):
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True,
+            timeout=300,
+        )
+        assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().endswith("LayerwiseAdamW")
