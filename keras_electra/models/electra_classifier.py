@@ -11,8 +11,8 @@ from keras_electra.models.electra_model import ElectraModel
 class ElectraTask(ElectraModel):
     """Shared plumbing of the fine-tuning tasks (not exported).
 
-    A task holds `backbone`; `get_config` serializes it and `from_config`
-    rebuilds it. `compile()` defaults to the ELECTRA fine-tuning optimizer
+    A task holds `backbone` (serialized with it by `ElectraModel`).
+    `compile()` defaults to the ELECTRA fine-tuning optimizer
     (`keras_electra.training.layerwise_decay.fine_tuning_optimizer`), with
     the loss and metrics each task names in `default_loss()` and
     `default_metrics()`.
@@ -99,18 +99,6 @@ class ElectraTask(ElectraModel):
         keras.Model.compile(self, **config)
         if self.built:
             self.optimizer.build(self.trainable_variables)
-
-    def get_config(self):
-        config = super().get_config()
-        config["backbone"] = keras.layers.serialize(self.backbone)
-        return config
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        if isinstance(config.get("backbone"), dict):
-            config["backbone"] = keras.layers.deserialize(config["backbone"])
-        return super().from_config(config)
 
 
 def _from_logits(activation):

@@ -90,15 +90,3 @@ class ElectraDiscriminator(ElectraModel):
         """
         x = self.head_logits(self.head_dense(sequence_output))
         return ops.squeeze(x, axis=-1)
-
-    def get_config(self):
-        config = super().get_config()
-        config["backbone"] = keras.layers.serialize(self.backbone)
-        return config
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        if isinstance(config.get("backbone"), dict):
-            config["backbone"] = keras.layers.deserialize(config["backbone"])
-        return super().from_config(config)

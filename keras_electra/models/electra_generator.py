@@ -78,16 +78,3 @@ class ElectraGenerator(ElectraModel):
             x = self.backbone(inputs, training=training)["sequence_output"]
             return self.lm_head(x, ops.cast(mask_positions, "int32"))
         return super().call(inputs, training=training, mask=mask)
-
-    def get_config(self):
-        config = super().get_config()
-        config["backbone"] = keras.layers.serialize(self.backbone)
-        return config
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        if isinstance(config.get("backbone"), dict):
-            config["backbone"] = keras.layers.deserialize(config["backbone"])
-        return super().from_config(config)
-

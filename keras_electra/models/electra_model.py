@@ -1,5 +1,7 @@
 """Base class of every keras_electra model: presets, saving, input checks."""
 
+import inspect
+
 import keras
 import numpy as np
 
@@ -59,17 +61,23 @@ class ElectraModel(keras.Model):
 
     # --- Configuration -------------------------------------------------
     def get_config(self):
-        return {
+        config = {
             "name": self.name,
             "trainable": self.trainable,
             "dtype": keras.dtype_policies.serialize(self.dtype_policy),
         }
+        # Tasks take their encoder as `backbone=`: serialize it with them.
+        if "backbone" in inspect.signature(type(self).__init__).parameters:
+            config["backbone"] = keras.layers.serialize(self.backbone)
+        return config
 
     @classmethod
     def from_config(cls, config):
         config = dict(config)
         if isinstance(config.get("dtype"), dict):
             config["dtype"] = keras.dtype_policies.deserialize(config["dtype"])
+        if isinstance(config.get("backbone"), dict):
+            config["backbone"] = keras.layers.deserialize(config["backbone"])
         return cls(**config)
 
     # --- Input checks --------------------------------------------------
