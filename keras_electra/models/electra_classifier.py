@@ -16,6 +16,13 @@ class ElectraTask(ElectraModel):
     (`keras_electra.training.layerwise_decay.fine_tuning_optimizer`), with
     the loss and metrics each task names in `default_loss()` and
     `default_metrics()`.
+
+    Example:
+    ```python
+    model = ElectraClassifier.from_preset("electra_tiny", num_classes=2)
+    assert isinstance(model, ElectraTask)
+    model.compile(learning_rate=3e-4, train_steps=100)  # LLRD AdamW
+    ```
     """
 
     preset_role = "discriminator"
