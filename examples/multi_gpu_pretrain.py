@@ -23,6 +23,7 @@ from keras_electra.data import pretraining_dataset
 from keras_electra.models import ReplacedTokenDetector
 from keras_electra.training import get_strategy
 from keras_electra.training import pretrain
+from keras_electra.workflows import special_token_ids
 
 
 def main():
@@ -45,10 +46,7 @@ def main():
             args.preset,
             vocabulary_size=tokenizer.vocabulary_size,
             mask_token_id=tokenizer.mask_token_id,
-            unselectable_token_ids=[
-                tokenizer.pad_token_id, tokenizer.cls_token_id,
-                tokenizer.sep_token_id, tokenizer.mask_token_id,
-            ],
+            unselectable_token_ids=special_token_ids(tokenizer),
             seed=0,
         )
         model.compile(train_steps=args.steps)

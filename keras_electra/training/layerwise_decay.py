@@ -30,43 +30,28 @@ from keras_electra.training.schedules import LinearWarmupLinearDecay
 # size, warmup 0.1 and the large-model values (5e-5, decay 0.9); its default
 # rate is 1e-4 (3e-4 is passed for Small) and its default weight decay is
 # 0.01, where the paper's table says 0.
+# Shared by every size; each size sets its rate and layer-wise decay.
+_FINE_TUNING_COMMON = {
+    "batch_size": 32,
+    "epochs": 3,
+    "weight_decay": 0.0,
+    "warmup_fraction": 0.1,
+    "dropout": 0.1,
+    "adam_epsilon": 1e-6,
+    "beta_1": 0.9,
+    "beta_2": 0.999,
+}
 FINE_TUNING_PRESETS = {
-    "small": {
-        "learning_rate": 3e-4,
-        "layerwise_decay": 0.8,
-        "batch_size": 32,
-        "epochs": 3,
-        "weight_decay": 0.0,
-        "warmup_fraction": 0.1,
-        "dropout": 0.1,
-        "adam_epsilon": 1e-6,
-        "beta_1": 0.9,
-        "beta_2": 0.999,
-    },
-    "base": {
-        "learning_rate": 1e-4,
-        "layerwise_decay": 0.8,
-        "batch_size": 32,
-        "epochs": 3,
-        "weight_decay": 0.0,
-        "warmup_fraction": 0.1,
-        "dropout": 0.1,
-        "adam_epsilon": 1e-6,
-        "beta_1": 0.9,
-        "beta_2": 0.999,
-    },
-    "large": {
-        "learning_rate": 5e-5,
-        "layerwise_decay": 0.9,
-        "batch_size": 32,
-        "epochs": 3,
-        "weight_decay": 0.0,
-        "warmup_fraction": 0.1,
-        "dropout": 0.1,
-        "adam_epsilon": 1e-6,
-        "beta_1": 0.9,
-        "beta_2": 0.999,
-    },
+    size: {
+        "learning_rate": learning_rate,
+        "layerwise_decay": decay,
+        **_FINE_TUNING_COMMON,
+    }
+    for size, learning_rate, decay in (
+        ("small", 3e-4, 0.8),
+        ("base", 1e-4, 0.8),
+        ("large", 5e-5, 0.9),
+    )
 }
 # Tasks the paper trains longer (or shorter) than 3 epochs.
 FINE_TUNING_EPOCHS = {"rte": 10, "stsb": 10, "squad": 2}
