@@ -86,6 +86,9 @@ def _parser():
     p.add_argument("--backup-every", type=int, default=200)
     p.add_argument("--init-from", help="Discriminator folder to continue.")
     p.add_argument("--generator-init-from", help="Generator folder.")
+    p.add_argument("--objective", default="electra", choices=("electra", "mlm"),
+                   help="electra (replaced-token detection) or mlm (the "
+                   "BERT-style baseline).")
     p.add_argument("--seed", type=int, default=0)
 
     p = verb("finetune", "Fine-tune a classifier from a discriminator.")
@@ -216,7 +219,7 @@ def _run(args):
             seed=args.seed, backup_every=args.backup_every,
             init_from=args.init_from,
             generator_init_from=args.generator_init_from,
-            tfrecords=args.tfrecords,
+            tfrecords=args.tfrecords, objective=args.objective,
         )
         _print_pretraining(result)
     elif args.verb == "finetune":
@@ -276,7 +279,7 @@ def _print_pretraining(result):
     history = result["history"]
     last = {k: round(v[-1], 4) for k, v in history.items() if v}
     print(json.dumps(last, indent=2))
-    print(f"discriminator: {result['discriminator_dir']}")
+    print(f"encoder to fine-tune: {result['encoder_dir']}")
     print(f"plot: {result['plot']}")
     print(f"{result['tokens_per_second']:.0f} tokens/s")
 

@@ -93,6 +93,8 @@ def run_pretraining(
     generator_init_from=None,
     tfrecords=None,
     shuffle_buffer=2000,
+    objective="electra",
+    callbacks=None,
     verbose="auto",
 ):
     """Pre-train (or resume pre-training) ELECTRA on text files.
@@ -128,11 +130,20 @@ def run_pretraining(
             of `files`.
         shuffle_buffer: int. Examples in the shuffle buffer (filling it is
             the start-up cost). Defaults to `2000`.
+        objective: str. `"electra"` (replaced-token detection) or `"mlm"`
+            (the BERT-style baseline: the preset's discriminator-sized
+            encoder trained as a masked LM with `MaskedLMPretrainer`; it is
+            saved to `output_dir/masked_lm`). Defaults to `"electra"`.
+        callbacks: list of `keras.callbacks.Callback`, added to the
+            TensorBoard logger (they run every `steps_per_epoch` steps).
         verbose: passed to `fit()`.
 
     Returns:
-        dict with `history`, `discriminator_dir`, `generator_dir`, `plot`,
-        `seconds`, `tokens_per_second`.
+        dict with `history`, `encoder_dir` (the folder to fine-tune:
+        `discriminator_dir` for ELECTRA, the masked LM's for `"mlm"`),
+        `discriminator_dir` and `generator_dir` (ELECTRA), `plot`,
+        `seconds`, `tokens_per_second`, `flops_per_example` (training
+        FLOPs, see `keras_electra.training.flops`).
 
     Example:
     ```python
@@ -149,11 +160,16 @@ def run_pretraining(
     from keras_electra.data import tfrecord_dataset
     from keras_electra.models import ElectraDiscriminator
     from keras_electra.models import ElectraGenerator
+    from keras_electra.models import MaskedLMPretrainer
     from keras_electra.models import ReplacedTokenDetector
     from keras_electra.models.electra_presets import PRESETS
     from keras_electra.models.preset_loader import preset_config
     from keras_electra.training import pretrain
 
+    if objective not in ("electra", "mlm"):
+        raise ValueError(
+            f"Unknown objective '{objective}'. Valid objectives: electra, mlm."
+        )
     os.makedirs(output_dir, exist_ok=True)
     vocabulary = vocabulary or os.path.join(output_dir, VOCAB_FILE)
     if not os.path.exists(vocabulary):
@@ -179,6 +195,26 @@ def run_pretraining(
         if preset in PRESETS:
             limit = preset_config(preset)["max_sequence_length"]
             overrides["max_sequence_length"] = max(limit, sequence_length)
+        if objective == "mlm":
+            model = MaskedLMPretrainer.from_preset(
+                init_from or preset, **({} if init_from else overrides),
+                mask_token_id=tokenizer.mask_token_id,
+                unselectable_token_ids=special_token_ids(tokenizer),
+                seed=seed,
+            )
+            encoder = model.generator.backbone
+            if encoder.vocabulary_size != tokenizer.vocabulary_size:
+                raise ValueError(
+                    f"The model's vocabulary_size ({encoder.vocabulary_size}) "
+                    f"differs from the vocabulary '{vocabulary}' "
+                    f"({tokenizer.vocabulary_size} tokens)."
+                )
+            model.compile(
+                learning_rate=learning_rate,
+                warmup_steps=warmup_steps,
+                train_steps=steps,
+            )
+            return model
         if init_from:
             discriminator = ElectraDiscriminator.from_preset(init_from)
             generator = ElectraGenerator.from_preset(
@@ -224,7 +260,9 @@ def run_pretraining(
         )
 
     log_dir = os.path.join(output_dir, "logs")
-    callbacks = [keras.callbacks.TensorBoard(log_dir=log_dir, update_freq=50)]
+    callbacks = [
+        keras.callbacks.TensorBoard(log_dir=log_dir, update_freq=50)
+    ] + list(callbacks or [])
     start = time.time()
     result = pretrain(
         build_model,
@@ -240,31 +278,39 @@ def run_pretraining(
     seconds = time.time() - start
     model = result["model"]
     history = _merge_history(output_dir, result)
-    discriminator_dir = os.path.join(output_dir, "discriminator")
-    generator_dir = os.path.join(output_dir, "generator")
-    for sub_model, folder in (
-        (model.discriminator, discriminator_dir),
-        (model.generator, generator_dir),
-    ):
-        sub_model.save_to_preset(folder)
-        shutil.copyfile(vocabulary, os.path.join(folder, VOCAB_FILE))
-    from keras_electra.training.plots import plot_pretraining
+    from keras_electra.training.flops import pretraining_flops_per_example
 
-    plot = plot_pretraining(
-        history, os.path.join(output_dir, "pretraining.png"),
-        steps_per_epoch=steps_per_epoch,
-    )
     trained = result["step"] - result["start_step"]
-    return {
+    summary = {
         "history": history,
-        "discriminator_dir": discriminator_dir,
-        "generator_dir": generator_dir,
-        "plot": plot,
         "seconds": seconds,
         "steps": result["step"],
         "tokens_per_second": trained * batch_size * sequence_length
         / max(seconds, 1e-9),
+        "flops_per_example": pretraining_flops_per_example(
+            model, sequence_length
+        ),
     }
+    if objective == "mlm":
+        folders = {"encoder_dir": (model.generator, "masked_lm")}
+    else:
+        folders = {
+            "discriminator_dir": (model.discriminator, "discriminator"),
+            "generator_dir": (model.generator, "generator"),
+        }
+    for key, (sub_model, name) in folders.items():
+        folder = os.path.join(output_dir, name)
+        sub_model.save_to_preset(folder)
+        shutil.copyfile(vocabulary, os.path.join(folder, VOCAB_FILE))
+        summary[key] = folder
+    summary.setdefault("encoder_dir", summary.get("discriminator_dir"))
+    from keras_electra.training.plots import plot_pretraining
+
+    summary["plot"] = plot_pretraining(
+        history, os.path.join(output_dir, "pretraining.png"),
+        steps_per_epoch=steps_per_epoch,
+    )
+    return summary
 
 
 def _merge_history(output_dir, result):

@@ -465,22 +465,10 @@ class ReplacedTokenDetector(keras.Model):
         rtd.compile(learning_rate=1e-3, train_steps=1000, warmup_steps=100)
         ```
         """
-        if optimizer == "auto":
-            from keras_electra.training.optimizers import electra_optimizer
-
-            optimizer = electra_optimizer(
-                learning_rate=learning_rate,
-                train_steps=train_steps,
-                warmup_steps=warmup_steps,
-                weight_decay=weight_decay,
-                clipnorm=clipnorm,
-            )
-        if "loss" in kwargs:
-            raise ValueError(
-                "ReplacedTokenDetector computes its own loss; do not pass "
-                f"`loss` to compile(). Received loss={kwargs['loss']!r}"
-            )
-        super().compile(optimizer=optimizer, **kwargs)
+        compile_pretrainer(
+            self, optimizer, learning_rate, train_steps, warmup_steps,
+            weight_decay, clipnorm, **kwargs,
+        )
 
     def compile_from_config(self, config):
         # `compile()` is overridden, so Keras skips it on reload; restore the
@@ -520,6 +508,36 @@ class ReplacedTokenDetector(keras.Model):
             if isinstance(config.get(key), dict):
                 config[key] = keras.layers.deserialize(config[key])
         return cls(**config)
+
+
+def compile_pretrainer(
+    model, optimizer, learning_rate, train_steps, warmup_steps, weight_decay,
+    clipnorm, **kwargs,
+):
+    """`compile()` of the pre-trainers: the original recipe unless told.
+
+    Example:
+    ```python
+    rtd = ReplacedTokenDetector.from_preset("electra_tiny")
+    compile_pretrainer(rtd, "auto", 1e-3, 1000, 100, 0.01, 1.0)
+    ```
+    """
+    if isinstance(optimizer, str) and optimizer == "auto":
+        from keras_electra.training.optimizers import electra_optimizer
+
+        optimizer = electra_optimizer(
+            learning_rate=learning_rate,
+            train_steps=train_steps,
+            warmup_steps=warmup_steps,
+            weight_decay=weight_decay,
+            clipnorm=clipnorm,
+        )
+    if "loss" in kwargs:
+        raise ValueError(
+            f"{type(model).__name__} computes its own loss; do not pass "
+            f"`loss` to compile(). Received loss={kwargs['loss']!r}"
+        )
+    keras.Model.compile(model, optimizer=optimizer, **kwargs)
 
 
 def tie_generator_embeddings(generator, discriminator):

@@ -24,3 +24,6 @@ from keras_electra.training.layerwise_decay import fine_tuning_optimizer
 from keras_electra.training.layerwise_decay import (
     layerwise_learning_rate_multipliers,
 )
+from keras_electra.training.flops import encoder_flops
+from keras_electra.training.flops import masked_lm_head_flops
+from keras_electra.training.flops import pretraining_flops_per_example
