@@ -82,6 +82,9 @@ def parse_args(argv=None):
                         help="Pre-training peak rate (default: the preset's).")
     parser.add_argument("--fractions", type=float, nargs="+",
                         help="Budget fractions at which encoders are kept.")
+    parser.add_argument("--output-bias", choices=("unigram", "zero"),
+                        default="unigram",
+                        help="Masked-LM bias at step 0 (both objectives).")
     parser.add_argument("--finetune-examples", type=int)
     parser.add_argument("--finetune-epochs", type=int)
     parser.add_argument("--finetune-sequence-length", type=int)
@@ -231,7 +234,7 @@ def run(args):
                 sequence_length=args.sequence_length,
                 learning_rate=args.learning_rate, seed=seed,
                 backup_every=period, steps_per_epoch=period,
-                objective=objective, verbose=0,
+                objective=objective, output_bias=args.output_bias, verbose=0,
                 callbacks=[SaveEncoder.build(run_dir, set(keep), objective,
                                              vocabulary)],
             )

@@ -89,6 +89,9 @@ def _parser():
     p.add_argument("--objective", default="electra", choices=("electra", "mlm"),
                    help="electra (replaced-token detection) or mlm (the "
                    "BERT-style baseline).")
+    p.add_argument("--output-bias", default="unigram", choices=("unigram", "zero"),
+                   help="Start of the masked-LM vocabulary bias in a fresh run: "
+                   "corpus log-frequencies (default) or zero (original code).")
     p.add_argument("--seed", type=int, default=0)
 
     p = verb("finetune", "Fine-tune a classifier from a discriminator.")
@@ -220,6 +223,7 @@ def _run(args):
             init_from=args.init_from,
             generator_init_from=args.generator_init_from,
             tfrecords=args.tfrecords, objective=args.objective,
+            output_bias=args.output_bias,
         )
         _print_pretraining(result)
     elif args.verb == "finetune":

@@ -94,6 +94,7 @@ def run_pretraining(
     tfrecords=None,
     shuffle_buffer=2000,
     objective="electra",
+    output_bias="unigram",
     callbacks=None,
     verbose="auto",
 ):
@@ -134,6 +135,12 @@ def run_pretraining(
             (the BERT-style baseline: the preset's discriminator-sized
             encoder trained as a masked LM with `MaskedLMPretrainer`; it is
             saved to `output_dir/masked_lm`). Defaults to `"electra"`.
+        output_bias: str. How a fresh run starts the masked-LM vocabulary
+            bias: `"unigram"` (log-frequencies of the first 50 batches, see
+            `keras_electra.data.unigram_log_prior`; avoids the embedding
+            degeneration short runs suffer) or `"zero"` (the original
+            code). Ignored with `init_from` and when resuming. Defaults to
+            `"unigram"`.
         callbacks: list of `keras.callbacks.Callback`, added to the
             TensorBoard logger (they run every `steps_per_epoch` steps).
         verbose: passed to `fit()`.
@@ -170,6 +177,10 @@ def run_pretraining(
         raise ValueError(
             f"Unknown objective '{objective}'. Valid objectives: electra, mlm."
         )
+    if output_bias not in ("unigram", "zero"):
+        raise ValueError(
+            f"Unknown output_bias '{output_bias}'. Valid values: unigram, zero."
+        )
     os.makedirs(output_dir, exist_ok=True)
     vocabulary = vocabulary or os.path.join(output_dir, VOCAB_FILE)
     if not os.path.exists(vocabulary):
@@ -189,6 +200,19 @@ def run_pretraining(
     steps_per_epoch = steps_per_epoch or min(
         backup_every, max(10, steps // 40)
     )
+
+    def initialize(model):
+        if output_bias == "unigram" and not init_from:
+            from keras_electra.data import unigram_log_prior
+
+            model.generator.initialize_output_bias(
+                unigram_log_prior(
+                    dataset_fn().as_numpy_iterator(),
+                    tokenizer.vocabulary_size,
+                    exclude_ids=special_token_ids(tokenizer),
+                )
+            )
+        return model
 
     def build_model():
         overrides = {"vocabulary_size": tokenizer.vocabulary_size}
@@ -214,7 +238,7 @@ def run_pretraining(
                 warmup_steps=warmup_steps,
                 train_steps=steps,
             )
-            return model
+            return initialize(model)
         if init_from:
             discriminator = ElectraDiscriminator.from_preset(init_from)
             generator = ElectraGenerator.from_preset(
@@ -245,7 +269,7 @@ def run_pretraining(
             warmup_steps=warmup_steps,
             train_steps=steps,
         )
-        return model
+        return initialize(model)
 
     def dataset_fn():
         if tfrecords:

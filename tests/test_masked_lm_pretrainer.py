@@ -201,8 +201,61 @@ def test_run_pretraining_mlm_objective_on_real_text(tmp_path):
     )
     assert classifier.backbone.hidden_dim == 128  # the discriminator's size
     assert os.path.exists(os.path.join(result["encoder_dir"], "vocab.txt"))
+    # The fresh run started its vocabulary bias at the corpus' unigram
+    # log-frequencies (12 small steps move it little).
+    from keras_electra.data import ElectraTokenizer
+    from keras_electra.data import pretraining_dataset
+    from keras_electra.data import unigram_log_prior
+
+    tokenizer = ElectraTokenizer(vocabulary=bundled_vocabulary_file())
+    prior = unigram_log_prior(
+        pretraining_dataset(
+            bundled_corpus_files(), tokenizer, sequence_length=32,
+            batch_size=4, seed=0, repeat=True, shuffle_buffer=50,
+        ).as_numpy_iterator(),
+        tokenizer.vocabulary_size, exclude_ids=[0, 2, 3, 4],
+    )
+    bias = ops.convert_to_numpy(
+        ElectraGenerator.from_preset(result["encoder_dir"]).lm_head._bias
+    )
+    assert np.corrcoef(bias, prior)[0, 1] > 0.99
+    assert np.abs(bias - prior).max() < 12 * 1e-3 * 1.5
     with pytest.raises(ValueError, match="Valid objectives: electra, mlm"):
         workflows.run_pretraining(
             bundled_corpus_files(), str(tmp_path), objective="bert",
             vocabulary=bundled_vocabulary_file(), steps=1,
         )
+
+
+def test_unigram_log_prior_and_output_bias():
+    from keras_electra.data import unigram_log_prior
+
+    batches = [
+        {"token_ids": np.array([[2, 7, 7, 9, 3, 0, 0]]),
+         "padding_mask": np.array([[1, 1, 1, 1, 1, 0, 0]])},
+        {"token_ids": np.array([[2, 7, 5, 3]]),
+         "padding_mask": np.array([[1, 1, 1, 1]])},
+    ]
+    prior = unigram_log_prior(batches, 10, exclude_ids=[0, 2, 3])
+    counts = np.ones(10)
+    counts[7] += 3
+    counts[9] += 1
+    counts[5] += 1
+    np.testing.assert_allclose(prior, np.log(counts / counts.sum()), rtol=1e-6)
+    assert len(unigram_log_prior(batches, 10, num_batches=1)) == 10
+    with pytest.raises(ValueError, match=r"lie in \[0, 8\)"):
+        unigram_log_prior(batches, 8)
+    with pytest.raises(ValueError, match="no batch"):
+        unigram_log_prior([], 8)
+
+    model = tiny_mlm()
+    model.generator.initialize_output_bias(np.linspace(-9, -1, 64))
+    generator = model.generator
+    np.testing.assert_allclose(
+        ops.convert_to_numpy(generator.lm_head._bias), np.linspace(-9, -1, 64),
+        rtol=1e-6,
+    )
+    with pytest.raises(ValueError, match=r"shape \(64,\)"):
+        generator.initialize_output_bias(np.zeros(63))
+    with pytest.raises(ValueError, match="NaN"):
+        generator.initialize_output_bias(np.full(64, np.nan))

@@ -28,6 +28,7 @@ from keras_electra.data.text_files import resolve_files
 from keras_electra.data.tfrecords import prepare_tfrecords
 from keras_electra.data.tfrecords import tfrecord_dataset
 from keras_electra.data.train_vocabulary import train_vocabulary
+from keras_electra.data.unigram_prior import unigram_log_prior
 
 __all__ = [
     "BBC_NEWS_LABELS",
@@ -48,4 +49,5 @@ __all__ = [
     "resolve_files",
     "tfrecord_dataset",
     "train_vocabulary",
+    "unigram_log_prior",
 ]

@@ -1,6 +1,7 @@
 """ELECTRA generator: backbone plus tied masked-language-model head."""
 
 import keras
+import numpy as np
 from keras import ops
 
 from keras_electra.api_export import keras_electra_export
@@ -70,6 +71,32 @@ class ElectraGenerator(ElectraModel):
         x = backbone(inputs)["sequence_output"]
         logits = self.lm_head(x)
         super().__init__(inputs=inputs, outputs=logits, dtype=dtype, **kwargs)
+
+    def initialize_output_bias(self, log_prior):
+        """Set the vocabulary bias, e.g. to unigram log-frequencies.
+
+        Call it before pre-training from scratch with
+        `keras_electra.data.unigram_log_prior` (the original code starts
+        the bias at zero; `keras_electra.workflows.run_pretraining` uses
+        the prior by default).
+
+        Example:
+        ```python
+        import numpy as np
+        generator = ElectraGenerator.from_preset("electra_tiny")
+        generator.initialize_output_bias(np.full(8192, -np.log(8192)))
+        ```
+        """
+        log_prior = np.asarray(log_prior, "float32")
+        expected = (self.backbone.vocabulary_size,)
+        if log_prior.shape != expected:
+            raise ValueError(
+                f"`log_prior` must have shape {expected} (the vocabulary "
+                f"size). Received shape {log_prior.shape}."
+            )
+        if not np.all(np.isfinite(log_prior)):
+            raise ValueError("`log_prior` holds NaN or infinite values.")
+        self.lm_head._bias.assign(log_prior)
 
     def call(self, inputs, training=None, mask=None):
         if isinstance(inputs, dict) and "mask_positions" in inputs:
