@@ -93,6 +93,27 @@ def timed(fn, warmup, runs):
     return statistics.median(times), float(np.percentile(times, 90))
 
 
+def timed_interleaved(functions, warmup, runs):
+    """`timed` for several callables, run round-robin.
+
+    On a shared machine a burst of load then hits every contender alike,
+    so their ratios stay meaningful.
+    """
+    for fn in functions.values():
+        for _ in range(warmup):
+            fn()
+    times = {name: [] for name in functions}
+    for _ in range(runs):
+        for name, fn in functions.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append((time.perf_counter() - start) * 1000)
+    return {
+        name: (statistics.median(t), float(np.percentile(t, 90)))
+        for name, t in times.items()
+    }
+
+
 def dir_bytes(path):
     if os.path.isfile(path):
         return os.path.getsize(path)
@@ -295,18 +316,22 @@ def latency(args):
             worker = {}
         for name, value in worker.items():
             rows.setdefault(name, {})[threads] = value
+        # The interpreter's default XNNPACK delegate, then the same with its
+        # newest kernels (dynamically quantized int8 GEMMs); all LiteRT
+        # variants are timed round-robin.
+        functions = {}
         for name, path in tflite.items():
-            # The interpreter's default XNNPACK delegate, then the same with
-            # its newest kernels (dynamically quantized int8 GEMMs).
             for latest in (False, True):
                 runner = TFLiteRunner(
                     path, num_threads=threads, latest_features=latest
                 )
                 row = name + (LATEST if latest else "")
-                rows.setdefault(row, {})[threads] = timed(
-                    lambda: runner(x), args.warmup, args.runs
-                )
+                functions[row] = (lambda r: lambda: r(x))(runner)
                 sizes[row] = sizes[name]
+        for row, value in timed_interleaved(
+            functions, args.warmup, args.runs
+        ).items():
+            rows.setdefault(row, {})[threads] = value
         if onnx_ok:
             import onnxruntime as ort
 
@@ -430,7 +455,9 @@ def write_results(args, latency_results, accuracy_results, path):
         f"sequence length {SEQUENCE_LENGTH}, median (p90) of {args.runs} runs "
         f"after {args.warmup} warm-up runs, milliseconds. Size: the file(s) "
         "a server or app loads (Keras: the `.weights.h5`; SavedModel: the "
-        "version folder, tokenizer included).",
+        "version folder, tokenizer included). The LiteRT rows are timed "
+        "round-robin (one call of each in turn), so load bursts on a shared "
+        "machine hit them alike; compare LiteRT rows with each other.",
         "",
         "| runtime | size (MB) | "
         + " | ".join(f"{t} thread{'s' if t > 1 else ''} ms" for t in args.threads)
@@ -514,6 +541,7 @@ def main():
         return tf_worker(args)
     own_dir = args.work_dir is None
     args.work_dir = args.work_dir or tempfile.mkdtemp(prefix="electra_export_")
+    os.makedirs(args.work_dir, exist_ok=True)
     try:
         saved = os.path.join(args.work_dir, "latency.json")
         if args.skip_latency and os.path.exists(saved):

@@ -307,11 +307,9 @@ class TFLiteRunner:
         latest_features: bool. Let the default XNNPACK delegate use its
             newest kernels (`experimental_default_delegate_latest_features`),
             among them dynamically quantized int8 matrix products for
-            `dynamic_int8` models. Numbers are unchanged; on ELECTRA-Small
-            it cut latency by about a quarter for float32 and int8 alike
-            (see benchmarks/RESULTS_export.md). Apps get the same by
-            enabling the flag in their XNNPACK delegate options. Defaults
-            to `True`.
+            `dynamic_int8` models. Outputs are unchanged; on ELECTRA-Small
+            its effect on latency was within this machine's noise (see
+            benchmarks/RESULTS_export.md). Defaults to `True`.
 
     Example:
     ```python
