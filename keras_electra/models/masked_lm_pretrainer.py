@@ -7,12 +7,12 @@ from keras_electra.api_export import keras_electra_export
 from keras_electra.layers.electra_masker import ElectraMasker
 from keras_electra.models.electra_generator import ElectraGenerator
 from keras_electra.models.electra_model import check_token_inputs
-from keras_electra.models.replaced_token_detector import _WeightedMean
-from keras_electra.models.replaced_token_detector import compile_pretrainer
+from keras_electra.models.pretrainer import Pretrainer
+from keras_electra.models.pretrainer import _WeightedMean
 
 
 @keras_electra_export
-class MaskedLMPretrainer(keras.Model):
+class MaskedLMPretrainer(Pretrainer):
     """Masked-language-model pre-training of an ELECTRA encoder.
 
     The baseline of the ELECTRA paper ("BERT" in its tables): the same
@@ -180,35 +180,6 @@ class MaskedLMPretrainer(keras.Model):
         if self.losses:
             loss = loss + ops.sum(self.losses)
         return loss
-
-    def compile(
-        self,
-        optimizer="auto",
-        learning_rate=5e-4,
-        train_steps=1000000,
-        warmup_steps=10000,
-        weight_decay=0.01,
-        clipnorm=1.0,
-        **kwargs,
-    ):
-        """Configure training; the same recipe as `ReplacedTokenDetector`.
-
-        Example:
-        ```python
-        mlm = MaskedLMPretrainer.from_preset("electra_tiny")
-        mlm.compile(learning_rate=1e-3, train_steps=1000, warmup_steps=100)
-        ```
-        """
-        compile_pretrainer(
-            self, optimizer, learning_rate, train_steps, warmup_steps,
-            weight_decay, clipnorm, **kwargs,
-        )
-
-    def compile_from_config(self, config):
-        config = keras.saving.deserialize_keras_object(config)
-        keras.Model.compile(self, **config)
-        if self.built:
-            self.optimizer.build(self.trainable_variables)
 
     def get_config(self):
         config = {"name": self.name, "trainable": self.trainable}

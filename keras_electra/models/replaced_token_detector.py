@@ -13,30 +13,13 @@ from keras_electra.models.electra_discriminator import ElectraDiscriminator
 from keras_electra.models.electra_generator import ElectraGenerator
 from keras_electra.models.electra_model import check_token_inputs
 from keras_electra.models.electra_presets import PRESETS
-
-
-class _WeightedMean(keras.losses.Loss):
-    """Reduces precomputed per-element losses with Keras' loss machinery.
-
-    Going through a `keras.losses.Loss` keeps tf.distribute scaling right:
-    the per-replica mean is divided by the replica count, which a
-    hand-written mean would not be.
-    """
-
-    def __init__(self, name):
-        super().__init__(name=name, reduction="mean_with_sample_weight")
-
-    def call(self, y_true, y_pred):
-        return y_pred
-
-
-def _weighted_mean(values, weights):
-    weights = ops.cast(weights, values.dtype)
-    return ops.divide_no_nan(ops.sum(values * weights), ops.sum(weights))
+from keras_electra.models.pretrainer import Pretrainer
+from keras_electra.models.pretrainer import _WeightedMean
+from keras_electra.models.pretrainer import _weighted_mean
 
 
 @keras_electra_export
-class ReplacedTokenDetector(keras.Model):
+class ReplacedTokenDetector(Pretrainer):
     """ELECTRA pre-training by replaced-token detection.
 
     One training step, as in Clark et al. (2020):
@@ -432,52 +415,6 @@ class ReplacedTokenDetector(keras.Model):
             loss = loss + ops.sum(self.losses)
         return loss
 
-    def compile(
-        self,
-        optimizer="auto",
-        learning_rate=5e-4,
-        train_steps=1000000,
-        warmup_steps=10000,
-        weight_decay=0.01,
-        clipnorm=1.0,
-        **kwargs,
-    ):
-        """Configure training; defaults to the original ELECTRA recipe.
-
-        With `optimizer="auto"`, AdamW (beta 0.9/0.999, epsilon 1e-6, weight
-        decay 0.01 except LayerNorm and biases), global-norm clipping 1.0,
-        linear warmup then linear decay to 0 at `train_steps`
-        (`keras_electra.training.electra_optimizer`).
-
-        Args:
-            optimizer: `"auto"` or a `keras.optimizers.Optimizer`.
-            learning_rate: float. Peak rate. Defaults to `5e-4` (Small).
-            train_steps: int. Defaults to `1000000`.
-            warmup_steps: int. Defaults to `10000`.
-            weight_decay: float. Defaults to `0.01`.
-            clipnorm: float. Defaults to `1.0`.
-            **kwargs: passed to `keras.Model.compile` (for example
-                `jit_compile`, `steps_per_execution`).
-
-        Example:
-        ```python
-        rtd = ReplacedTokenDetector.from_preset("electra_tiny")
-        rtd.compile(learning_rate=1e-3, train_steps=1000, warmup_steps=100)
-        ```
-        """
-        compile_pretrainer(
-            self, optimizer, learning_rate, train_steps, warmup_steps,
-            weight_decay, clipnorm, **kwargs,
-        )
-
-    def compile_from_config(self, config):
-        # `compile()` is overridden, so Keras skips it on reload; restore the
-        # saved optimizer (and its state, loaded next by Keras) here.
-        config = keras.saving.deserialize_keras_object(config)
-        keras.Model.compile(self, **config)
-        if self.built:
-            self.optimizer.build(self.trainable_variables)
-
     def get_config(self):
         config = {"name": self.name, "trainable": self.trainable}
         config.update(
@@ -508,36 +445,6 @@ class ReplacedTokenDetector(keras.Model):
             if isinstance(config.get(key), dict):
                 config[key] = keras.layers.deserialize(config[key])
         return cls(**config)
-
-
-def compile_pretrainer(
-    model, optimizer, learning_rate, train_steps, warmup_steps, weight_decay,
-    clipnorm, **kwargs,
-):
-    """`compile()` of the pre-trainers: the original recipe unless told.
-
-    Example:
-    ```python
-    rtd = ReplacedTokenDetector.from_preset("electra_tiny")
-    compile_pretrainer(rtd, "auto", 1e-3, 1000, 100, 0.01, 1.0)
-    ```
-    """
-    if isinstance(optimizer, str) and optimizer == "auto":
-        from keras_electra.training.optimizers import electra_optimizer
-
-        optimizer = electra_optimizer(
-            learning_rate=learning_rate,
-            train_steps=train_steps,
-            warmup_steps=warmup_steps,
-            weight_decay=weight_decay,
-            clipnorm=clipnorm,
-        )
-    if "loss" in kwargs:
-        raise ValueError(
-            f"{type(model).__name__} computes its own loss; do not pass "
-            f"`loss` to compile(). Received loss={kwargs['loss']!r}"
-        )
-    keras.Model.compile(model, optimizer=optimizer, **kwargs)
 
 
 def tie_generator_embeddings(generator, discriminator):
