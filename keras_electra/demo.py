@@ -98,6 +98,11 @@ def run_demo(output_dir="saved_models/electra_tiny_demo", steps=600,
             "num_train": finetuned["num_train"],
             "num_test": finetuned["num_test"],
         },
+        "note": (
+            "A few minutes of pre-training (~1e13 FLOPs) is far too little for "
+            "ELECTRA: expect the pre-trained model to fine-tune no better than "
+            "random weights here (README, Known limits; benchmarks/RESULTS.md)."
+        ),
         "artifacts": {
             path: f"{size / 1e6:.2f} MB" for path, size in artifacts.items()
         },
