@@ -259,3 +259,30 @@ def test_unigram_log_prior_and_output_bias():
         generator.initialize_output_bias(np.zeros(63))
     with pytest.raises(ValueError, match="NaN"):
         generator.initialize_output_bias(np.full(64, np.nan))
+
+
+def test_run_pretraining_electra_generator_starts_from_the_prior(tmp_path):
+    from keras_electra import workflows
+    from keras_electra.data import bundled_corpus_files
+    from keras_electra.data import bundled_vocabulary_file
+
+    results = {}
+    for bias in ("unigram", "zero"):
+        result = workflows.run_pretraining(
+            bundled_corpus_files(), str(tmp_path / bias),
+            vocabulary=bundled_vocabulary_file(), steps=4, batch_size=4,
+            sequence_length=32, backup_every=4, shuffle_buffer=50,
+            output_bias=bias, verbose=0,
+        )
+        assert result["encoder_dir"] == result["discriminator_dir"]
+        results[bias] = ops.convert_to_numpy(
+            ElectraGenerator.from_preset(result["generator_dir"]).lm_head._bias
+        )
+    # Four steps move a bias entry by at most ~4 x 1e-3.
+    assert np.abs(results["zero"]).max() < 0.01
+    assert np.ptp(results["unigram"]) > 3.0  # log-frequencies, not zeros
+    with pytest.raises(ValueError, match="Valid values: unigram, zero"):
+        workflows.run_pretraining(
+            bundled_corpus_files(), str(tmp_path / "x"), output_bias="ones",
+            vocabulary=bundled_vocabulary_file(), steps=1,
+        )
