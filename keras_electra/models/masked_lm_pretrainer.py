@@ -120,14 +120,12 @@ class MaskedLMPretrainer(Pretrainer):
         assert mlm.generator.backbone.hidden_dim == 128
         ```
         """
-        import inspect
-
         from keras_electra.models.electra_backbone import ElectraBackbone
         from keras_electra.models.electra_presets import PRESETS
+        from keras_electra.models.preset_loader import _split_kwargs
         from keras_electra.models.preset_loader import preset_config
 
-        names = set(inspect.signature(ElectraBackbone).parameters)
-        backbone_kwargs = {k: kwargs.pop(k) for k in list(kwargs) if k in names}
+        backbone_kwargs, kwargs = _split_kwargs(kwargs, ElectraBackbone)
         if preset in PRESETS:
             config = preset_config(preset, "discriminator")
             config.update(backbone_kwargs)
