@@ -4,7 +4,6 @@ import keras
 from keras import ops
 
 from keras_electra.api_export import keras_electra_export
-from keras_electra.layers.electra_masker import ElectraMasker
 from keras_electra.models.electra_generator import ElectraGenerator
 from keras_electra.models.electra_model import check_token_inputs
 from keras_electra.models.pretrainer import Pretrainer
@@ -78,7 +77,7 @@ class MaskedLMPretrainer(Pretrainer):
         super().__init__(**kwargs)
         # === Layers ===
         self.generator = generator
-        self.masker = ElectraMasker(
+        self._init_masker(
             vocabulary_size=generator.backbone.vocabulary_size,
             mask_token_id=mask_token_id,
             unselectable_token_ids=unselectable_token_ids,
@@ -87,21 +86,12 @@ class MaskedLMPretrainer(Pretrainer):
             mask_token_rate=mask_token_rate,
             random_token_rate=random_token_rate,
             seed=seed,
-            name="masker",
         )
         # === Losses and metrics ===
         self._loss_fn = _WeightedMean("masked_lm_loss")
         self.accuracy_metric = keras.metrics.SparseCategoricalAccuracy(
             name="accuracy"
         )
-        # === Config ===
-        self.mask_token_id = mask_token_id
-        self.unselectable_token_ids = list(unselectable_token_ids)
-        self.mask_rate = mask_rate
-        self.max_predictions = max_predictions
-        self.mask_token_rate = mask_token_rate
-        self.random_token_rate = random_token_rate
-        self.seed = seed
 
     @classmethod
     def from_preset(cls, preset, load_weights=True, **kwargs):
@@ -181,18 +171,8 @@ class MaskedLMPretrainer(Pretrainer):
 
     def get_config(self):
         config = {"name": self.name, "trainable": self.trainable}
-        config.update(
-            {
-                "generator": keras.layers.serialize(self.generator),
-                "mask_token_id": self.mask_token_id,
-                "unselectable_token_ids": self.unselectable_token_ids,
-                "mask_rate": self.mask_rate,
-                "max_predictions": self.max_predictions,
-                "mask_token_rate": self.mask_token_rate,
-                "random_token_rate": self.random_token_rate,
-                "seed": self.seed,
-            }
-        )
+        config["generator"] = keras.layers.serialize(self.generator)
+        config.update(self._masker_config())
         return config
 
     @classmethod

@@ -3,6 +3,8 @@
 import keras
 from keras import ops
 
+from keras_electra.layers.electra_masker import ElectraMasker
+
 
 class _WeightedMean(keras.losses.Loss):
     """Reduces precomputed per-element losses with Keras' loss machinery.
@@ -37,6 +39,49 @@ class Pretrainer(keras.Model):
     assert issubclass(MaskedLMPretrainer, Pretrainer)
     ```
     """
+
+    def _init_masker(
+        self,
+        vocabulary_size,
+        mask_token_id,
+        unselectable_token_ids,
+        mask_rate,
+        max_predictions,
+        mask_token_rate,
+        random_token_rate,
+        seed,
+    ):
+        """Create `self.masker` and keep its arguments for `get_config()`."""
+        self.masker = ElectraMasker(
+            vocabulary_size=vocabulary_size,
+            mask_token_id=mask_token_id,
+            unselectable_token_ids=unselectable_token_ids,
+            mask_rate=mask_rate,
+            max_predictions=max_predictions,
+            mask_token_rate=mask_token_rate,
+            random_token_rate=random_token_rate,
+            seed=seed,
+            name="masker",
+        )
+        self.mask_token_id = mask_token_id
+        self.unselectable_token_ids = list(unselectable_token_ids)
+        self.mask_rate = mask_rate
+        self.max_predictions = max_predictions
+        self.mask_token_rate = mask_token_rate
+        self.random_token_rate = random_token_rate
+        self.seed = seed
+
+    def _masker_config(self):
+        """The masking arguments, as `get_config()` entries."""
+        return {
+            "mask_token_id": self.mask_token_id,
+            "unselectable_token_ids": self.unselectable_token_ids,
+            "mask_rate": self.mask_rate,
+            "max_predictions": self.max_predictions,
+            "mask_token_rate": self.mask_token_rate,
+            "random_token_rate": self.random_token_rate,
+            "seed": self.seed,
+        }
 
     def compile(
         self,

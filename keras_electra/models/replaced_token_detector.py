@@ -4,7 +4,6 @@ import keras
 from keras import ops
 
 from keras_electra.api_export import keras_electra_export
-from keras_electra.layers.electra_masker import ElectraMasker
 from keras_electra.layers.electra_masker import scatter_slots
 from keras_electra.layers.sampling import gumbel_max_sample
 from keras_electra.layers.sentence_order import swap_segments
@@ -137,7 +136,7 @@ class ReplacedTokenDetector(Pretrainer):
         # === Layers ===
         self.generator = generator
         self.discriminator = discriminator
-        self.masker = ElectraMasker(
+        self._init_masker(
             vocabulary_size=discriminator_vocab,
             mask_token_id=mask_token_id,
             unselectable_token_ids=unselectable_token_ids,
@@ -146,7 +145,6 @@ class ReplacedTokenDetector(Pretrainer):
             mask_token_rate=mask_token_rate,
             random_token_rate=random_token_rate,
             seed=seed,
-            name="masker",
         )
         self.sampler_seed = keras.random.SeedGenerator(
             None if seed is None else seed + 1, name="sampler_seed"
@@ -196,19 +194,12 @@ class ReplacedTokenDetector(Pretrainer):
                 )
             )
         # === Config ===
-        self.mask_token_id = mask_token_id
-        self.unselectable_token_ids = list(unselectable_token_ids)
-        self.mask_rate = mask_rate
-        self.max_predictions = max_predictions
-        self.mask_token_rate = mask_token_rate
-        self.random_token_rate = random_token_rate
         self.tie_embeddings = tie_embeddings
         self.generator_loss_weight = generator_loss_weight
         self.discriminator_loss_weight = discriminator_loss_weight
         self.temperature = temperature
         self.disallow_correct = disallow_correct
         self.sentence_order_loss_weight = sentence_order_loss_weight
-        self.seed = seed
 
     @classmethod
     def from_preset(
@@ -421,21 +412,15 @@ class ReplacedTokenDetector(Pretrainer):
             {
                 "generator": keras.layers.serialize(self.generator),
                 "discriminator": keras.layers.serialize(self.discriminator),
-                "mask_token_id": self.mask_token_id,
-                "unselectable_token_ids": self.unselectable_token_ids,
-                "mask_rate": self.mask_rate,
-                "max_predictions": self.max_predictions,
-                "mask_token_rate": self.mask_token_rate,
-                "random_token_rate": self.random_token_rate,
                 "tie_embeddings": self.tie_embeddings,
                 "generator_loss_weight": self.generator_loss_weight,
                 "discriminator_loss_weight": self.discriminator_loss_weight,
                 "temperature": self.temperature,
                 "disallow_correct": self.disallow_correct,
                 "sentence_order_loss_weight": self.sentence_order_loss_weight,
-                "seed": self.seed,
             }
         )
+        config.update(self._masker_config())
         return config
 
     @classmethod
