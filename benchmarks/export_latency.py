@@ -407,7 +407,14 @@ def accuracy(args):
     results = {
         "Keras float32": (float((reference_pred == test_labels).mean()), 1.0)
     }
-    calibration = {k: v[:args.calibration] for k, v in x_train.items()}
+    # A random sample of the training set: the first reviews come from a
+    # few movies only, which calibrates worse (full int8 agreement 98.97%
+    # against 99.60% for a random sample of the same size, 2026-12-01).
+    sample = np.random.default_rng(0).choice(
+        len(train_texts), min(args.calibration, len(train_texts)),
+        replace=False,
+    )
+    calibration = {k: v[sample] for k, v in x_train.items()}
     for quantization in (None, "float16", "dynamic_int8", "full_int8"):
         path = os.path.join(work_dir, f"rt_{quantization}.tflite")
         export_tflite(model, path, quantization=quantization,
@@ -505,7 +512,9 @@ def write_results(args, latency_results, accuracy_results, path):
             f"{info['train']} reviews ({info['train_seconds']:.0f}s), scored "
             f"on the {info['test']} held-out test reviews (split by movie), "
             f"sequence length 64. Majority class: {info['majority']:.3f}. "
-            f"Full int8 calibrated on {args.calibration} training examples. "
+            f"Full int8 calibrated on {args.calibration} training examples "
+            "drawn at random (seed 0), LayerNormalization kept float32 "
+            "(the `export_tflite` default). "
             "Agreement: same predicted class as the float32 Keras model.",
             "",
             "| model | accuracy | agreement with Keras | accuracy change (points) |",

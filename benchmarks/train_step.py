@@ -21,6 +21,9 @@ Contenders (each runs in its own Python process)
 * ``keras-torch``   ``KERAS_BACKEND=torch`` (eager).
 * ``keras-jax-bf16`` / ``keras-tf-bf16`` / ``keras-torch-bf16``: the same
                     under the ``mixed_bfloat16`` dtype policy (optional rows).
+* ``keras-tf-bf16mm`` / ``keras-jax-bf16mm``: bfloat16 for the dense
+                    projections only (``set_matmul_dtype_policy``), the rest
+                    float32 (optional rows).
 * ``tfm``           tf-models-official ``ElectraPretrainer`` (tf_keras) with
                     the ``electra_task`` losses, stepped by a ``tf.function``
                     with ``AdamWeightDecay`` (the optimizer tf-models'
@@ -32,6 +35,11 @@ Contenders (each runs in its own Python process)
                     shared, 15% masking in the step, full-sequence MLM logits
                     (as Hugging Face computes them), Gumbel-max sampling,
                     ``torch.optim.AdamW``, 2 torch threads.
+* ``hf-torch-bf16`` the same under ``torch.autocast("cpu", bfloat16)``
+                    (optional row).
+* ``tfm-bf16``      tf-models under tf_keras' ``mixed_bfloat16`` policy
+                    (optional row; fails with tf-models 2.20: its sampler
+                    adds float32 Gumbel noise to bfloat16 logits).
 
 All contenders use the compile/optimizer defaults of their library: AdamW
 with weight decay 0.01 and global-norm clipping 1.0, dropout 0.1.
@@ -89,8 +97,12 @@ KERAS_CONTENDERS = {
     "keras-tf-bf16": ("tensorflow", False, "mixed_bfloat16"),
     "keras-jax-bf16": ("jax", None, "mixed_bfloat16"),
     "keras-torch-bf16": ("torch", None, "mixed_bfloat16"),
+    # bfloat16 matrix products only (`set_matmul_dtype_policy`), the rest
+    # float32: the split PyTorch's CPU autocast makes.
+    "keras-tf-bf16mm": ("tensorflow", False, "matmul_bfloat16"),
+    "keras-jax-bf16mm": ("jax", None, "matmul_bfloat16"),
 }
-PEER_CONTENDERS = ("tfm", "hf-torch")
+PEER_CONTENDERS = ("tfm", "hf-torch", "tfm-bf16", "hf-torch-bf16")
 ALL_CONTENDERS = tuple(KERAS_CONTENDERS) + PEER_CONTENDERS
 DEFAULT_CONTENDERS = (
     "keras-tf",
@@ -167,10 +179,11 @@ def build_keras_step(contender, batch_size, seq_length):
     _, jit_compile, policy = KERAS_CONTENDERS[contender]
     import keras
 
-    if policy:
+    if policy and policy != "matmul_bfloat16":
         keras.mixed_precision.set_global_policy(policy)
     sys.path.insert(0, REPO)
     from keras_electra.models import ReplacedTokenDetector
+    from keras_electra.training import set_matmul_dtype_policy
 
     model = ReplacedTokenDetector.from_preset(
         "electra_small",
@@ -179,6 +192,8 @@ def build_keras_step(contender, batch_size, seq_length):
         unselectable_token_ids=(0, 101, 102, MASK_ID),
         seed=0,
     )
+    if policy == "matmul_bfloat16":
+        set_matmul_dtype_policy(model, "mixed_bfloat16")
     compile_kwargs = {}
     if jit_compile is not None:
         compile_kwargs["jit_compile"] = jit_compile
@@ -193,16 +208,23 @@ def build_keras_step(contender, batch_size, seq_length):
         "keras": keras.__version__,
         "backend": keras.backend.backend(),
         "jit_compile": model.jit_compile,
-        "dtype_policy": keras.mixed_precision.global_policy().name,
+        "dtype_policy": (
+            policy if policy == "matmul_bfloat16"
+            else keras.mixed_precision.global_policy().name
+        ),
     }
     info["parameters"] = lambda: int(model.count_params())
     return step, info
 
 
-def build_tfm_step(batch_size, seq_length):
+def build_tfm_step(batch_size, seq_length, policy=None):
     os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
     import tensorflow as tf
     import tf_keras
+
+    if policy:
+        # tf-models' own mixed-precision switch (tf_keras global policy).
+        tf_keras.mixed_precision.set_global_policy(policy)
     from official.modeling import tf_utils
     from official.modeling.optimization import legacy_adamw
     from official.nlp.modeling import models
@@ -314,7 +336,9 @@ def build_tfm_step(batch_size, seq_length):
     return step, info
 
 
-def build_hf_step(batch_size, seq_length):
+def build_hf_step(batch_size, seq_length, autocast=False):
+    import contextlib
+
     import torch
     import transformers
     from transformers import ElectraConfig
@@ -375,6 +399,15 @@ def build_hf_step(batch_size, seq_length):
     special = (token_ids == 101) | (token_ids == 102)
 
     def step():
+        # bfloat16 autocast (matrix products in bfloat16, the rest float32).
+        precision = (
+            torch.autocast("cpu", dtype=torch.bfloat16)
+            if autocast else contextlib.nullcontext()
+        )
+        with precision:
+            return _hf_step_body()
+
+    def _hf_step_body():
         # 15% of the non-special tokens, 85% of those replaced by [MASK].
         probability = torch.full(token_ids.shape, MASK_RATE)
         probability.masked_fill_(special, 0.0)
@@ -413,6 +446,7 @@ def build_hf_step(batch_size, seq_length):
         "transformers": transformers.__version__,
         "torch_threads": torch.get_num_threads(),
         "attention": generator.config._attn_implementation,
+        "autocast": "bfloat16" if autocast else None,
         "parameters": sum(p.numel() for p in parameters),
     }
     return step, info
@@ -430,10 +464,16 @@ def send(message):
 
 def worker(args):
     started = time.perf_counter()
-    if args.contender == "tfm":
-        step, info = build_tfm_step(args.batch_size, args.seq_length)
-    elif args.contender == "hf-torch":
-        step, info = build_hf_step(args.batch_size, args.seq_length)
+    if args.contender in ("tfm", "tfm-bf16"):
+        step, info = build_tfm_step(
+            args.batch_size, args.seq_length,
+            policy="mixed_bfloat16" if args.contender == "tfm-bf16" else None,
+        )
+    elif args.contender in ("hf-torch", "hf-torch-bf16"):
+        step, info = build_hf_step(
+            args.batch_size, args.seq_length,
+            autocast=args.contender == "hf-torch-bf16",
+        )
     else:
         step, info = build_keras_step(
             args.contender, args.batch_size, args.seq_length
@@ -476,7 +516,7 @@ class Worker:
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         if contender in KERAS_CONTENDERS:
             env["KERAS_BACKEND"] = KERAS_CONTENDERS[contender][0]
-        if contender == "tfm":
+        if contender in ("tfm", "tfm-bf16"):
             env["TF_USE_LEGACY_KERAS"] = "1"
         self.contender = contender
         self.stderr_path = os.path.join(
@@ -651,6 +691,21 @@ def parent(args):
             f"\nfastest keras_electra ({best_ours['contender']}) / fastest "
             f"peer ({best_peer['contender']}): {ratio:.2f}x"
         )
+        # Any precision on both sides (bfloat16 rows included).
+        best_any = max(ours, key=lambda r: r["tokens_per_second"])
+        if best_any is not best_ours:
+            summary["fastest_keras_electra_any_precision"] = (
+                best_any["contender"]
+            )
+            summary["ratio_any_precision"] = (
+                best_any["tokens_per_second"] / best_peer["tokens_per_second"]
+            )
+            print(
+                f"fastest keras_electra in any precision "
+                f"({best_any['contender']}) / fastest peer "
+                f"({best_peer['contender']}): "
+                f"{summary['ratio_any_precision']:.2f}x"
+            )
     for contender, error in failures.items():
         print(f"{contender}: failed: {error}")
     print(f"total wall time {time.perf_counter() - started:.0f}s")

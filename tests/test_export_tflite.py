@@ -158,19 +158,80 @@ def test_float16_and_dynamic_int8_agreement_and_accuracy(task, exported):
             assert loss <= 0.005, (quantization, loss)
 
 
-def test_full_int8_agreement_regression_guard(task, exported):
-    """Full int8 misses the 99% agreement target (see RESULTS_export.md).
+def test_full_int8_agreement_and_accuracy(task, exported):
+    """Full int8 stays close to the float model (bounded mask fill).
 
-    Statically calibrated int8 activations lose too much on this small,
-    briefly trained transformer (about 90% agreement, a 2-3 point accuracy
-    drop on 600 reviews), even with attention, softmax and normalization
-    kept in float. This guards against it getting worse; dynamic-range
-    int8 is the recommended int8 variant.
+    Before the attention mask fill was bounded, padded keys' -1e9 scores set
+    the int8 range of the attention scores and agreement on this model was
+    about 90%. This 2-layer, 32-wide model has many near-ties (10% of its
+    margins are under 0.25) and reaches 98%; the 99% target is measured on
+    a 4-layer, 128-wide model in benchmarks/export_latency.py --accuracy.
+    LayerNormalization stays float (`float_layers`), as by default.
     """
     agreement, loss = _agreement_and_loss(task, exported["full_int8"])
-    assert agreement >= 0.85, agreement
+    assert agreement >= 0.97, agreement
     if loss is not None:
-        assert loss <= 0.06, loss
+        assert loss <= 0.01, loss
+
+
+def test_full_int8_manifest_records_the_mask_fill(exported):
+    from keras_electra.export import read_manifest
+
+    manifest = read_manifest(exported["full_int8"])
+    assert manifest["attention_mask_fill"] == -50.0
+    assert manifest["float_ops"] == []
+    assert manifest["float_layers"] == ["LayerNormalization"]
+    # 2 layers x 2 LayerNorms + the embeddings' one, several ops each.
+    assert manifest["float_tensors"] >= 5
+    assert 0.0 <= manifest["attention_mask_fill_max_change"] < 1e-3
+    assert read_manifest(exported[None])["attention_mask_fill"] is None
+
+
+def test_bounded_attention_mask_fill_is_scoped():
+    import keras
+    from keras.src.layers.activations import softmax as softmax_module
+
+    from keras_electra.export import bounded_attention_mask_fill
+
+    original = softmax_module._large_negative_number
+    layer = keras.layers.Softmax()
+    x = np.array([[0.0, 0.0, 100.0]], "float32")
+    mask = np.array([[True, True, False]])
+    with bounded_attention_mask_fill(-50.0):
+        assert softmax_module._large_negative_number("float32") == -50.0
+        y = np.asarray(layer(x, mask=mask))
+    assert softmax_module._large_negative_number is original
+    # The masked key scored 100, but the fill replaces the score itself.
+    np.testing.assert_allclose(y, [[0.5, 0.5, 0.0]], atol=1e-12)
+
+
+def test_full_int8_float_ops_validation(task, tmp_path):
+    from keras_electra.export import export_tflite
+
+    with pytest.raises(ValueError, match="LAYER_NORM"):
+        export_tflite(task["model"], str(tmp_path / "m.tflite"),
+                      quantization="full_int8",
+                      representative_data=task["x_train"],
+                      sequence_length=SEQUENCE_LENGTH,
+                      float_ops=("LAYER_NORM",))
+
+
+def test_mask_fill_check_names_the_change():
+    from keras_electra.export.tflite import _check_mask_fill
+
+    model = tiny_classifier(100)
+    batch = random_inputs(2, 16, 100, seed=0)
+
+    from keras_electra.export.common import named_outputs
+
+    def shifted(token_ids, segment_ids, padding_mask):
+        outputs = model({"token_ids": token_ids, "segment_ids": segment_ids,
+                         "padding_mask": padding_mask})
+        outputs = named_outputs(model, outputs)
+        return {k: np.asarray(v) + 0.01 for k, v in outputs.items()}
+
+    with pytest.raises(ValueError, match="dynamic_int8"):
+        _check_mask_fill(model, [batch], shifted)
 
 
 def test_vocabulary_and_manifest(task, exported):
@@ -327,9 +388,8 @@ def test_quantized_accuracy_on_full_rotten_tomatoes(tmp_path):
             line)
         if match:
             rows[match.group(1)] = tuple(float(g) for g in match.groups()[1:])
-    for name in ("LiteRT float32", "LiteRT float16", "LiteRT dynamic_int8"):
+    for name in ("LiteRT float32", "LiteRT float16", "LiteRT dynamic_int8",
+                 "LiteRT full_int8"):
         accuracy, agreement, change = rows[name]
         assert agreement >= 0.99, (name, agreement)
         assert change >= -0.5, (name, change)
-    # Full int8 misses the targets (see RESULTS_export.md); guard it.
-    assert rows["LiteRT full_int8"][1] >= 0.75

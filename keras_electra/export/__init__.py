@@ -21,6 +21,7 @@ from keras_electra.export.saved_model import load_saved_model
 from keras_electra.export.simple_tokenizer import SimpleTokenizer
 from keras_electra.export.tflite import QUANTIZATIONS
 from keras_electra.export.tflite import TFLiteRunner
+from keras_electra.export.tflite import bounded_attention_mask_fill
 from keras_electra.export.tflite import export_tflite
 from keras_electra.export.tflite import list_tflite_ops
 
@@ -32,6 +33,7 @@ __all__ = [
     "SimpleTokenizer",
     "TFLiteRunner",
     "export_saved_model",
+    "bounded_attention_mask_fill",
     "export_tflite",
     "list_tflite_ops",
     "load_saved_model",
