@@ -21,6 +21,18 @@ class _WeightedMean(keras.losses.Loss):
         return y_pred
 
 
+# Arguments of `ElectraMasker` that the pre-trainers take and serialize.
+_MASKER_ARGS = (
+    "mask_token_id",
+    "unselectable_token_ids",
+    "mask_rate",
+    "max_predictions",
+    "mask_token_rate",
+    "random_token_rate",
+    "seed",
+)
+
+
 def _weighted_mean(values, weights):
     weights = ops.cast(weights, values.dtype)
     return ops.divide_no_nan(ops.sum(values * weights), ops.sum(weights))
@@ -40,48 +52,23 @@ class Pretrainer(keras.Model):
     ```
     """
 
-    def _init_masker(
-        self,
-        vocabulary_size,
-        mask_token_id,
-        unselectable_token_ids,
-        mask_rate,
-        max_predictions,
-        mask_token_rate,
-        random_token_rate,
-        seed,
-    ):
-        """Create `self.masker` and keep its arguments for `get_config()`."""
+    def _init_masker(self, vocabulary_size, **masker_args):
+        """Create `self.masker` and keep its arguments for `get_config()`.
+
+        `masker_args` are exactly `_MASKER_ARGS` (`ElectraMasker` arguments).
+        """
         self.masker = ElectraMasker(
-            vocabulary_size=vocabulary_size,
-            mask_token_id=mask_token_id,
-            unselectable_token_ids=unselectable_token_ids,
-            mask_rate=mask_rate,
-            max_predictions=max_predictions,
-            mask_token_rate=mask_token_rate,
-            random_token_rate=random_token_rate,
-            seed=seed,
-            name="masker",
+            vocabulary_size=vocabulary_size, name="masker", **masker_args
         )
-        self.mask_token_id = mask_token_id
-        self.unselectable_token_ids = list(unselectable_token_ids)
-        self.mask_rate = mask_rate
-        self.max_predictions = max_predictions
-        self.mask_token_rate = mask_token_rate
-        self.random_token_rate = random_token_rate
-        self.seed = seed
+        for name in _MASKER_ARGS:
+            value = masker_args[name]
+            if name == "unselectable_token_ids":
+                value = list(value)
+            setattr(self, name, value)
 
     def _masker_config(self):
         """The masking arguments, as `get_config()` entries."""
-        return {
-            "mask_token_id": self.mask_token_id,
-            "unselectable_token_ids": self.unselectable_token_ids,
-            "mask_rate": self.mask_rate,
-            "max_predictions": self.max_predictions,
-            "mask_token_rate": self.mask_token_rate,
-            "random_token_rate": self.random_token_rate,
-            "seed": self.seed,
-        }
+        return {name: getattr(self, name) for name in _MASKER_ARGS}
 
     def compile(
         self,
