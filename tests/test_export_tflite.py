@@ -216,6 +216,18 @@ def test_full_int8_float_ops_validation(task, tmp_path):
                       float_ops=("LAYER_NORM",))
 
 
+def test_full_int8_float_layers_must_exist(task, tmp_path):
+    from keras_electra.export import export_tflite
+
+    with pytest.raises(ValueError, match="LayerNorm'"):
+        export_tflite(task["model"], str(tmp_path / "m.tflite"),
+                      quantization="full_int8",
+                      representative_data=task["x_train"],
+                      sequence_length=SEQUENCE_LENGTH,
+                      float_layers=("LayerNormalization", "LayerNorm"))
+    assert not os.path.exists(tmp_path / "m.tflite")
+
+
 def test_mask_fill_check_names_the_change():
     from keras_electra.export.tflite import _check_mask_fill
 

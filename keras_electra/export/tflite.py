@@ -94,12 +94,10 @@ def _keras_version():
 
 def _check_mask_fill(model, batches, bounded):
     """Raise if the bounded fill changes the model's outputs."""
-    from keras_electra.export.common import INPUT_NAMES
-
     worst = 0.0
     for batch in batches[:16]:
-        args = [np.asarray(batch[name], "int32") for name in INPUT_NAMES]
-        expected = model(dict(zip(INPUT_NAMES, args)), training=False)
+        args = [np.asarray(batch[name], "int32") for name in common.INPUT_NAMES]
+        expected = model(dict(zip(common.INPUT_NAMES, args)), training=False)
         expected = common.named_outputs(model, expected)
         actual = bounded(*args)
         for key, value in expected.items():
@@ -265,6 +263,10 @@ def export_tflite(
             f"`float_ops` must be LiteRT builtin op names such as 'MEAN'. "
             f"Unknown: {unknown}."
         )
+    float_layer_names = (
+        _layer_names(model, float_layers)
+        if quantization == "full_int8" else set()
+    )
     if quantization == "full_int8" and representative_data is None:
         raise ValueError(
             "quantization='full_int8' needs `representative_data` (real "
@@ -311,7 +313,7 @@ def export_tflite(
             converter,
             representative_dataset,
             float_ops,
-            _layer_names(model, float_layers),
+            float_layer_names,
         )
     else:
         flatbuffer = converter.convert()
@@ -393,13 +395,23 @@ def export_tflite(
 
 
 def _layer_names(model, class_names):
-    """Names of the sublayers of `model` whose class is in `class_names`."""
-    if not class_names:
-        return set()
-    found = set()
+    """Names of the sublayers of `model` whose class is in `class_names`.
+
+    Raises a `ValueError` naming any class that `model` does not contain,
+    so that a misspelt `float_layers` entry is not silently quantized.
+    """
+    found, classes = set(), set()
     for layer in model._flatten_layers(include_self=False, recursive=True):
         if type(layer).__name__ in class_names:
             found.add(layer.name)
+            classes.add(type(layer).__name__)
+    missing = sorted(set(class_names) - classes)
+    if missing:
+        raise ValueError(
+            f"`float_layers` names layer classes that {type(model).__name__} "
+            f"does not contain: {missing}. Pass Keras class names such as "
+            "'LayerNormalization', or `float_layers=()`."
+        )
     return found
 
 
@@ -434,6 +446,13 @@ def _convert_with_float_ops(converter, dataset, float_ops, layer_names):
         nodes = sorted(
             {t["name"] for t in tensors if pattern.search(t["name"])}
         )
+        if not nodes:
+            raise RuntimeError(
+                "No tensor of the converted graph belongs to the layers "
+                f"{sorted(layer_names)} (graph names did not match "
+                "`.../<layer name>[_N]/...`), so they would be quantized to "
+                "int8 after all. Pass `float_layers=()` to accept that."
+            )
         debugger.options = tf.lite.experimental.QuantizationDebugOptions(
             denylisted_ops=list(float_ops) or None,
             denylisted_nodes=nodes or None,
