@@ -22,7 +22,8 @@ Contenders (each runs in its own Python process)
 * ``keras-jax-bf16`` / ``keras-tf-bf16`` / ``keras-torch-bf16``: the same
                     under the ``mixed_bfloat16`` dtype policy (optional rows).
 * ``keras-tf-bf16mm`` / ``keras-jax-bf16mm``: bfloat16 for the dense
-                    projections only (``set_matmul_dtype_policy``), the rest
+                    projections only (``set_matmul_dtype_policy`` with its
+                    defaults: their GELUs computed in float32), the rest
                     float32 (optional rows).
 * ``tfm``           tf-models-official ``ElectraPretrainer`` (tf_keras) with
                     the ``electra_task`` losses, stepped by a ``tf.function``

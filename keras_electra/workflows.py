@@ -95,6 +95,7 @@ def run_pretraining(
     shuffle_buffer=2000,
     objective="electra",
     output_bias="unigram",
+    precision="float32",
     callbacks=None,
     verbose="auto",
 ):
@@ -141,6 +142,11 @@ def run_pretraining(
             degeneration short runs suffer) or `"zero"` (the original
             code). Ignored with `init_from` and when resuming. Defaults to
             `"unigram"`.
+        precision: str. `"float32"` or `"matmul_bfloat16"`: bfloat16 dense
+            projections, everything else float32
+            (`keras_electra.training.set_matmul_dtype_policy`); variables,
+            backups and the saved models stay float32. Defaults to
+            `"float32"`.
         callbacks: list of `keras.callbacks.Callback`, added to the
             TensorBoard logger (they run every `steps_per_epoch` steps).
         verbose: passed to `fit()`.
@@ -181,6 +187,11 @@ def run_pretraining(
         raise ValueError(
             f"Unknown output_bias '{output_bias}'. Valid values: unigram, zero."
         )
+    if precision not in ("float32", "matmul_bfloat16"):
+        raise ValueError(
+            f"Unknown precision '{precision}'. Valid values: float32, "
+            "matmul_bfloat16."
+        )
     os.makedirs(output_dir, exist_ok=True)
     vocabulary = vocabulary or os.path.join(output_dir, VOCAB_FILE)
     if not os.path.exists(vocabulary):
@@ -202,6 +213,10 @@ def run_pretraining(
     )
 
     def initialize(model):
+        if precision == "matmul_bfloat16":
+            from keras_electra.training import set_matmul_dtype_policy
+
+            set_matmul_dtype_policy(model, "mixed_bfloat16")
         if output_bias == "unigram" and not init_from:
             from keras_electra.data import unigram_log_prior
 

@@ -10,6 +10,7 @@ from keras_electra.models import ElectraDiscriminator
 from keras_electra.models import ElectraGenerator
 from keras_electra.models import ReplacedTokenDetector
 from keras_electra.training import set_matmul_dtype_policy
+from keras_electra.training import Float32Activation
 
 pytestmark = pytest.mark.multibackend
 
@@ -53,10 +54,30 @@ def test_only_dense_layers_change_and_variables_stay_float32():
         layer for layer in layers
         if isinstance(layer, keras.layers.LayerNormalization)
     ]
-    # 2 models x 2 layers x (4 attention + 2 feed-forward) + heads.
-    assert changed == len(dense) >= 24
-    assert {layer.compute_dtype for layer in dense} == {"bfloat16"}
-    assert norms and {layer.compute_dtype for layer in norms} == {"float32"}
+    attention = [
+        layer for layer in layers
+        if isinstance(layer, keras.layers.MultiHeadAttention)
+    ]
+    probability_dropout = [
+        inner for layer in attention
+        for inner in layer._flatten_layers(include_self=False)
+        if isinstance(inner, keras.layers.Dropout)
+    ]
+    softmax = [
+        layer for layer in layers if isinstance(layer, keras.layers.Softmax)
+    ]
+    # 2 models x 2 layers x (4 attention + 2 feed-forward) + heads, and
+    # each attention layer with its probabilities' dropout.
+    assert len(dense) >= 24 and len(attention) == len(softmax) == 4
+    assert changed == len(dense) + 2 * len(attention)
+    changed_layers = dense + attention + probability_dropout
+    assert {layer.compute_dtype for layer in changed_layers} == {"bfloat16"}
+    others = [
+        layer for layer in layers
+        if not any(layer is changed for changed in changed_layers)
+    ]
+    assert norms and softmax
+    assert {layer.compute_dtype for layer in others} == {"float32"}
     assert {v.dtype for v in rtd.weights if "float" in v.dtype} == {"float32"}
 
 
@@ -90,3 +111,91 @@ def test_outputs_close_to_float32_and_training_runs():
 def test_layer_without_dense_layers_is_an_error():
     with pytest.raises(ValueError, match="no Dense or EinsumDense"):
         set_matmul_dtype_policy(keras.layers.LayerNormalization())
+
+
+def _activated_dense(model):
+    return [
+        layer for layer in model._flatten_layers(recursive=True)
+        if isinstance(layer, (keras.layers.Dense, keras.layers.EinsumDense))
+        and getattr(layer, "activation", None)
+        not in (None, keras.activations.linear)
+    ]
+
+
+def test_activations_run_in_float32_and_float32_policy_undoes_it():
+    keras.utils.set_random_seed(0)
+    rtd = tiny_rtd()
+    activated = _activated_dense(rtd)
+    # Feed-forward GELUs (2 models x 2 layers) and the two heads' dense.
+    assert len(activated) >= 4
+    originals = [layer.activation for layer in activated]
+    set_matmul_dtype_policy(rtd)
+    set_matmul_dtype_policy(rtd)  # Idempotent: no double wrapping.
+    for layer, original in zip(activated, originals):
+        assert isinstance(layer.activation, Float32Activation)
+        assert layer.activation.activation is original
+    x = np.linspace(-3, 3, 12, dtype="float32").reshape(3, 4)
+    layer = activated[0]
+    wrapped = layer.activation(ops.cast(x, "bfloat16"))
+    assert ops.convert_to_numpy(ops.cast(wrapped, "float32")).dtype == "float32"
+    assert "float32" in str(wrapped.dtype)
+    # The activation sees the bfloat16 product upcast, nothing else changes.
+    np.testing.assert_allclose(
+        ops.convert_to_numpy(wrapped),
+        ops.convert_to_numpy(
+            originals[0](ops.cast(ops.cast(x, "bfloat16"), "float32"))
+        ),
+        rtol=1e-6, atol=1e-6,
+    )
+    # The dense layer's output is float32 after a bfloat16 product.
+    out = layer(ops.ones((2, layer.kernel.shape[0])))
+    assert "float32" in str(out.dtype)
+
+    set_matmul_dtype_policy(rtd, float32_activations=False)
+    assert all(layer.activation is o for layer, o in zip(activated, originals))
+    set_matmul_dtype_policy(rtd)
+    set_matmul_dtype_policy(rtd, "float32")
+    assert all(layer.activation is o for layer, o in zip(activated, originals))
+    assert {layer.compute_dtype for layer in activated} == {"float32"}
+
+
+def test_float32_activation_serializes():
+    layer = keras.layers.Dense(3, activation=Float32Activation("gelu"))
+    layer.build((None, 4))
+    config = layer.get_config()
+    clone = keras.layers.Dense.from_config(config)
+    assert isinstance(clone.activation, Float32Activation)
+    assert clone.activation.activation is keras.activations.gelu
+    clone.build((None, 4))
+    clone.set_weights(layer.get_weights())
+    x = np.random.default_rng(0).normal(size=(2, 4)).astype("float32")
+    np.testing.assert_allclose(
+        ops.convert_to_numpy(clone(x)), ops.convert_to_numpy(layer(x)),
+        rtol=1e-6,
+    )
+
+
+def test_run_pretraining_matmul_bfloat16_saves_float32_models(tmp_path):
+    from keras_electra import workflows
+    from keras_electra.data import bundled_corpus_files
+    from keras_electra.data import bundled_vocabulary_file
+
+    result = workflows.run_pretraining(
+        bundled_corpus_files(), str(tmp_path), precision="matmul_bfloat16",
+        vocabulary=bundled_vocabulary_file(), steps=6, batch_size=4,
+        sequence_length=32, backup_every=6, shuffle_buffer=50, verbose=0,
+    )
+    assert result["steps"] == 6
+    assert np.all(np.isfinite(result["history"]["loss"]))
+    discriminator = ElectraDiscriminator.from_preset(result["discriminator_dir"])
+    layers = list(discriminator._flatten_layers(recursive=True))
+    assert {layer.compute_dtype for layer in layers} == {"float32"}
+    assert all(
+        np.all(np.isfinite(ops.convert_to_numpy(w)))
+        for w in discriminator.weights
+    )
+    with pytest.raises(ValueError, match="Valid values: float32, matmul_bf"):
+        workflows.run_pretraining(
+            bundled_corpus_files(), str(tmp_path / "x"), precision="float16",
+            vocabulary=bundled_vocabulary_file(), steps=1,
+        )

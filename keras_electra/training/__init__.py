@@ -27,4 +27,5 @@ from keras_electra.training.layerwise_decay import (
 from keras_electra.training.flops import encoder_flops
 from keras_electra.training.flops import masked_lm_head_flops
 from keras_electra.training.flops import pretraining_flops_per_example
+from keras_electra.training.precision import Float32Activation
 from keras_electra.training.precision import set_matmul_dtype_policy
