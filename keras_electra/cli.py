@@ -94,9 +94,9 @@ def _parser():
                    "corpus log-frequencies (default) or zero (original code).")
     p.add_argument("--precision", default="float32",
                    choices=("float32", "matmul_bfloat16"),
-                   help="matmul_bfloat16: bfloat16 dense projections, the "
-                   "rest float32 (fastest on CPUs with AMX / AVX-512 BF16 "
-                   "and on GPUs with bfloat16).")
+                   help="matmul_bfloat16: bfloat16 dense projections and "
+                   "attention products, the rest float32 (the fastest "
+                   "setting measured on CPUs with AMX / AVX-512 BF16).")
     p.add_argument("--seed", type=int, default=0)
 
     p = verb("finetune", "Fine-tune a classifier from a discriminator.")
