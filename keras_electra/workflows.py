@@ -615,13 +615,7 @@ def run_export(
         texts = None
         if "full_int8" in quantizations:
             texts, _, _ = load_task(calibration_task, "train")
-            # A seeded random sample: the first examples of a split often
-            # come from a few sources and calibrate worse.
-            sample = np.random.default_rng(0).choice(
-                len(texts), min(calibration_examples, len(texts)),
-                replace=False,
-            )
-            texts = [texts[i] for i in sorted(sample)]
+            texts = export.calibration_sample(texts, calibration_examples)
         for quantization in quantizations:
             name = f"model_{quantization or 'float32'}.tflite"
             path = os.path.join(output_dir, "tflite", name)

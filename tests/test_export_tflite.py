@@ -405,3 +405,29 @@ def test_quantized_accuracy_on_full_rotten_tomatoes(tmp_path):
         accuracy, agreement, change = rows[name]
         assert agreement >= 0.99, (name, agreement)
         assert change >= -0.5, (name, change)
+
+
+def test_calibration_sample_is_seeded_ordered_and_capped():
+    from keras_electra.export import calibration_sample
+
+    texts = [f"review {i}" for i in range(500)]
+    sample = calibration_sample(texts, size=100)
+    assert len(sample) == 100 == len(set(sample))
+    assert sample == calibration_sample(texts, size=100)
+    assert sample != calibration_sample(texts, size=100, seed=1)
+    indices = [int(text.split()[1]) for text in sample]
+    assert indices == sorted(indices) and indices[-1] > 100  # not a prefix
+    assert calibration_sample(texts[:30], size=100) == texts[:30]
+    arrays = {
+        "token_ids": np.arange(500 * 4).reshape(500, 4),
+        "padding_mask": np.ones((500, 4), "int32"),
+    }
+    picked = calibration_sample(arrays, size=100)
+    assert picked["token_ids"].shape == (100, 4)
+    np.testing.assert_array_equal(picked["token_ids"][:, 0] // 4, indices)
+    with pytest.raises(ValueError, match="same length"):
+        calibration_sample({"a": np.zeros(3), "b": np.zeros(4)})
+    with pytest.raises(ValueError, match="at least 1"):
+        calibration_sample(texts, size=0)
+    with pytest.raises(ValueError, match="No calibration examples"):
+        calibration_sample([])

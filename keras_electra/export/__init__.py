@@ -21,6 +21,7 @@ from keras_electra.export.saved_model import load_saved_model
 from keras_electra.export.simple_tokenizer import SimpleTokenizer
 from keras_electra.export.tflite import QUANTIZATIONS
 from keras_electra.export.tflite import TFLiteRunner
+from keras_electra.export.tflite import calibration_sample
 from keras_electra.export.tflite import bounded_attention_mask_fill
 from keras_electra.export.tflite import export_tflite
 from keras_electra.export.tflite import list_tflite_ops
