@@ -280,6 +280,30 @@ def test_fit_logs_every_metric_and_loss_falls(jit_compile):
     assert 0.0 < logs["replaced_fraction"] < 0.2
 
 
+def test_compile_builds_the_optimizer_so_the_step_traces_once():
+    # Optimizer slots created inside the first traced step make TensorFlow
+    # trace the whole step a second time.
+    rtd = tiny_rtd(seed=0)
+    rtd.compile(learning_rate=1e-3, warmup_steps=1, train_steps=10)
+    assert rtd.optimizer.built
+    slots = {id(v) for v in rtd.optimizer.variables}
+    assert len(slots) > 2 * len(rtd.trainable_variables)  # + iterations
+    rtd.train_on_batch(batch())
+    assert {id(v) for v in rtd.optimizer.variables} == slots
+    if keras.config.backend() == "tensorflow":
+        # Keras keeps its one-step `tf.function` (behind a functools.wraps
+        # wrapper) in the train function's closure.
+        functions = [
+            getattr(cell.cell_contents, "__wrapped__", cell.cell_contents)
+            for cell in rtd.train_function.__closure__
+        ]
+        counts = [
+            fn.experimental_get_tracing_count() for fn in functions
+            if hasattr(fn, "experimental_get_tracing_count")
+        ]
+        assert max(counts, default=0) == 1, counts
+
+
 @pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"])
 def test_mixed_precision_trains_without_nans(policy):
     if policy == "mixed_float16" and keras.config.backend() == "jax":

@@ -6,6 +6,7 @@ from keras import ops
 from keras_electra.api_export import keras_electra_export
 from keras_electra.layers.electra_embedding import electra_kernel_initializer
 from keras_electra.models.electra_model import ElectraModel
+from keras_electra.models.electra_model import build_optimizer
 
 
 class ElectraTask(ElectraModel):
@@ -98,6 +99,7 @@ class ElectraTask(ElectraModel):
         keras.Model.compile(
             self, optimizer=optimizer, loss=loss, metrics=metrics, **kwargs
         )
+        build_optimizer(self)
 
     def compile_from_config(self, config):
         # `compile()` is overridden, so Keras skips it on reload; restore the

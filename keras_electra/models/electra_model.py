@@ -203,3 +203,36 @@ def check_token_inputs(backbone, inputs):
                 f"received {bad} at index {tuple(int(i) for i in where)}. "
                 "Was the data tokenized with a different vocabulary?"
             )
+
+
+def build_optimizer(model):
+    """Create a compiled model's optimizer slots now, if the model is built.
+
+    Keras (TensorFlow backend, no distribution strategy) otherwise creates
+    them inside the first traced train step, and variables created while
+    tracing make `tf.function` trace the whole step a second time:
+    ELECTRA-Small's first pre-training step took 70-90 s instead of ~40 s.
+    Does nothing when the optimizer is built or a layer is not. Like
+    Keras, it expects `compile()` again after `trainable` flags change.
+
+    Example:
+    ```python
+    import keras
+    from keras_electra.models.electra_model import build_optimizer
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+    model.compile(optimizer="adam", loss="mse")
+    build_optimizer(model)
+    assert model.optimizer.built
+    ```
+    """
+    if getattr(model, "optimizer", None) is None or model.optimizer.built:
+        return
+    layers = list(model._flatten_layers(include_self=False))
+    if not layers or not all(layer.built for layer in layers):
+        return
+    strategy = getattr(model, "distribute_strategy", None)
+    if strategy is None:
+        model.optimizer.build(model.trainable_variables)
+        return
+    with strategy.scope():
+        model.optimizer.build(model.trainable_variables)

@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from keras_electra.layers.electra_masker import ElectraMasker
+from keras_electra.models.electra_model import build_optimizer
 
 
 class _WeightedMean(keras.losses.Loss):
@@ -119,6 +120,7 @@ class Pretrainer(keras.Model):
                 f"`loss` to compile(). Received loss={kwargs['loss']!r}"
             )
         super().compile(optimizer=optimizer, **kwargs)
+        build_optimizer(self)
 
     def compile_from_config(self, config):
         # `compile()` is overridden, so Keras skips it on reload; restore the
