@@ -51,6 +51,22 @@ def tiny_inputs(batch_size=2, length=10, vocabulary_size=100, seed=0,
     }
 
 
+def short_pretraining_run(output_dir, steps=6, **kwargs):
+    """`workflows.run_pretraining` on the bundled corpus, 4 x 32, quiet."""
+    from keras_electra import workflows
+    from keras_electra.data import bundled_corpus_files
+    from keras_electra.data import bundled_vocabulary_file
+
+    config = dict(
+        vocabulary=bundled_vocabulary_file(), steps=steps, batch_size=4,
+        sequence_length=32, backup_every=steps, shuffle_buffer=50, verbose=0,
+    )
+    config.update(kwargs)
+    return workflows.run_pretraining(
+        bundled_corpus_files(), str(output_dir), **config
+    )
+
+
 class ElectraTestCase:
     """Mixin with the checks every model of the package must pass."""
 

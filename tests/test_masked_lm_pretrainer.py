@@ -15,6 +15,7 @@ from keras_electra.models import ReplacedTokenDetector
 from keras_electra.training import encoder_flops
 from keras_electra.training import masked_lm_head_flops
 from keras_electra.training import pretraining_flops_per_example
+from test_case import short_pretraining_run
 
 pytestmark = pytest.mark.multibackend
 
@@ -178,14 +179,11 @@ def test_pretraining_flops_electra_small_against_the_paper():
 
 
 def test_run_pretraining_mlm_objective_on_real_text(tmp_path):
-    from keras_electra import workflows
     from keras_electra.data import bundled_corpus_files
     from keras_electra.data import bundled_vocabulary_file
 
-    result = workflows.run_pretraining(
-        bundled_corpus_files(), str(tmp_path), objective="mlm",
-        vocabulary=bundled_vocabulary_file(), steps=12, batch_size=4,
-        sequence_length=32, backup_every=6, shuffle_buffer=50, verbose=0,
+    result = short_pretraining_run(
+        tmp_path, steps=12, backup_every=6, objective="mlm"
     )
     assert result["steps"] == 12
     assert result["encoder_dir"] == str(tmp_path / "masked_lm")
@@ -221,10 +219,7 @@ def test_run_pretraining_mlm_objective_on_real_text(tmp_path):
     assert np.corrcoef(bias, prior)[0, 1] > 0.99
     assert np.abs(bias - prior).max() < 12 * 1e-3 * 1.5
     with pytest.raises(ValueError, match="Valid objectives: electra, mlm"):
-        workflows.run_pretraining(
-            bundled_corpus_files(), str(tmp_path), objective="bert",
-            vocabulary=bundled_vocabulary_file(), steps=1,
-        )
+        short_pretraining_run(tmp_path, steps=1, objective="bert")
 
 
 def test_unigram_log_prior_and_output_bias():
@@ -262,17 +257,10 @@ def test_unigram_log_prior_and_output_bias():
 
 
 def test_run_pretraining_electra_generator_starts_from_the_prior(tmp_path):
-    from keras_electra import workflows
-    from keras_electra.data import bundled_corpus_files
-    from keras_electra.data import bundled_vocabulary_file
-
     results = {}
     for bias in ("unigram", "zero"):
-        result = workflows.run_pretraining(
-            bundled_corpus_files(), str(tmp_path / bias),
-            vocabulary=bundled_vocabulary_file(), steps=4, batch_size=4,
-            sequence_length=32, backup_every=4, shuffle_buffer=50,
-            output_bias=bias, verbose=0,
+        result = short_pretraining_run(
+            tmp_path / bias, steps=4, output_bias=bias
         )
         assert result["encoder_dir"] == result["discriminator_dir"]
         results[bias] = ops.convert_to_numpy(
@@ -282,7 +270,4 @@ def test_run_pretraining_electra_generator_starts_from_the_prior(tmp_path):
     assert np.abs(results["zero"]).max() < 0.01
     assert np.ptp(results["unigram"]) > 3.0  # log-frequencies, not zeros
     with pytest.raises(ValueError, match="Valid values: unigram, zero"):
-        workflows.run_pretraining(
-            bundled_corpus_files(), str(tmp_path / "x"), output_bias="ones",
-            vocabulary=bundled_vocabulary_file(), steps=1,
-        )
+        short_pretraining_run(tmp_path / "x", steps=1, output_bias="ones")

@@ -9,8 +9,9 @@ from keras_electra.models import ElectraBackbone
 from keras_electra.models import ElectraDiscriminator
 from keras_electra.models import ElectraGenerator
 from keras_electra.models import ReplacedTokenDetector
-from keras_electra.training import set_matmul_dtype_policy
 from keras_electra.training import Float32Activation
+from keras_electra.training import set_matmul_dtype_policy
+from test_case import short_pretraining_run
 
 pytestmark = pytest.mark.multibackend
 
@@ -176,15 +177,7 @@ def test_float32_activation_serializes():
 
 
 def test_run_pretraining_matmul_bfloat16_saves_float32_models(tmp_path):
-    from keras_electra import workflows
-    from keras_electra.data import bundled_corpus_files
-    from keras_electra.data import bundled_vocabulary_file
-
-    result = workflows.run_pretraining(
-        bundled_corpus_files(), str(tmp_path), precision="matmul_bfloat16",
-        vocabulary=bundled_vocabulary_file(), steps=6, batch_size=4,
-        sequence_length=32, backup_every=6, shuffle_buffer=50, verbose=0,
-    )
+    result = short_pretraining_run(tmp_path, precision="matmul_bfloat16")
     assert result["steps"] == 6
     assert np.all(np.isfinite(result["history"]["loss"]))
     discriminator = ElectraDiscriminator.from_preset(result["discriminator_dir"])
@@ -195,7 +188,4 @@ def test_run_pretraining_matmul_bfloat16_saves_float32_models(tmp_path):
         for w in discriminator.weights
     )
     with pytest.raises(ValueError, match="Valid values: float32, matmul_bf"):
-        workflows.run_pretraining(
-            bundled_corpus_files(), str(tmp_path / "x"), precision="float16",
-            vocabulary=bundled_vocabulary_file(), steps=1,
-        )
+        short_pretraining_run(tmp_path / "x", precision="float16")
