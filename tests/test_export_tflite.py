@@ -205,26 +205,23 @@ def test_bounded_attention_mask_fill_is_scoped():
     np.testing.assert_allclose(y, [[0.5, 0.5, 0.0]], atol=1e-12)
 
 
-def test_full_int8_float_ops_validation(task, tmp_path):
+@pytest.mark.parametrize(
+    "option, match",
+    [
+        # Not a LiteRT builtin op name.
+        ({"float_ops": ("LAYER_NORM",)}, "LAYER_NORM"),
+        # A class the model does not contain: refused before tracing.
+        ({"float_layers": ("LayerNormalization", "LayerNorm")}, "LayerNorm'"),
+    ],
+)
+def test_full_int8_float_options_are_validated(task, tmp_path, option, match):
     from keras_electra.export import export_tflite
 
-    with pytest.raises(ValueError, match="LAYER_NORM"):
+    with pytest.raises(ValueError, match=match):
         export_tflite(task["model"], str(tmp_path / "m.tflite"),
                       quantization="full_int8",
                       representative_data=task["x_train"],
-                      sequence_length=SEQUENCE_LENGTH,
-                      float_ops=("LAYER_NORM",))
-
-
-def test_full_int8_float_layers_must_exist(task, tmp_path):
-    from keras_electra.export import export_tflite
-
-    with pytest.raises(ValueError, match="LayerNorm'"):
-        export_tflite(task["model"], str(tmp_path / "m.tflite"),
-                      quantization="full_int8",
-                      representative_data=task["x_train"],
-                      sequence_length=SEQUENCE_LENGTH,
-                      float_layers=("LayerNormalization", "LayerNorm"))
+                      sequence_length=SEQUENCE_LENGTH, **option)
     assert not os.path.exists(tmp_path / "m.tflite")
 
 

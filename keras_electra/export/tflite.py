@@ -342,6 +342,21 @@ def export_tflite(
         )
     from keras_electra.export.saved_model import tokenizer_config
 
+    # Calibration and float-kept ops: recorded for full int8, None otherwise.
+    full_int8_fields = dict.fromkeys((
+        "calibration_batches", "attention_mask_fill",
+        "attention_mask_fill_max_change", "float_ops", "float_layers",
+        "float_tensors",
+    ))
+    if quantization == "full_int8":
+        full_int8_fields.update(
+            calibration_batches=len(batches),
+            attention_mask_fill=FULL_INT8_MASK_FILL,
+            attention_mask_fill_max_change=mask_fill_change,
+            float_ops=list(float_ops),
+            float_layers=list(float_layers),
+            float_tensors=len(float_nodes),
+        )
     manifest = manifest_lib.build_manifest(
         model,
         "tflite",
@@ -368,24 +383,7 @@ def export_tflite(
                 str(s).split(".")[-1]
                 for s in converter.target_spec.supported_ops
             ],
-            "calibration_batches": (
-                len(batches) if quantization == "full_int8" else None
-            ),
-            "attention_mask_fill": (
-                FULL_INT8_MASK_FILL if quantization == "full_int8" else None
-            ),
-            "attention_mask_fill_max_change": (
-                mask_fill_change if quantization == "full_int8" else None
-            ),
-            "float_ops": (
-                list(float_ops) if quantization == "full_int8" else None
-            ),
-            "float_layers": (
-                list(float_layers) if quantization == "full_int8" else None
-            ),
-            "float_tensors": (
-                len(float_nodes) if quantization == "full_int8" else None
-            ),
+            **full_int8_fields,
         },
     )
     manifest_lib.write_manifest(

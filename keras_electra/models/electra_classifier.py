@@ -106,8 +106,7 @@ class ElectraTask(ElectraModel):
         # saved optimizer, loss and metrics (optimizer state loads next).
         config = keras.saving.deserialize_keras_object(config)
         keras.Model.compile(self, **config)
-        if self.built:
-            self.optimizer.build(self.trainable_variables)
+        build_optimizer(self)
 
 
 def _from_logits(activation):

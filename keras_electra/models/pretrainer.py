@@ -127,6 +127,5 @@ class Pretrainer(keras.Model):
         # saved optimizer (and its state, loaded next by Keras) here.
         config = keras.saving.deserialize_keras_object(config)
         keras.Model.compile(self, **config)
-        if self.built:
-            self.optimizer.build(self.trainable_variables)
+        build_optimizer(self)
 

@@ -75,7 +75,9 @@ def set_matmul_dtype_policy(
     (`Float32Activation`); their output is then float32, which the
     float32 layers after them would have cast to anyway.
 
-    Call it after the model is built and before `compile()`. Variables keep
+    Call it after the model is built and before training starts: the policy
+    is read when the train step is traced, so before or after `compile()`
+    both work (`run_pretraining` calls it after). Variables keep
     their dtype (the `mixed_*` policies store float32 variables), so saved
     weights are unchanged; the policy itself is not restored by
     `from_preset()` or `load_model()`: call this again after loading.
