@@ -187,6 +187,66 @@ def test_full_int8_manifest_records_the_mask_fill(exported):
     assert read_manifest(exported[None])["attention_mask_fill"] is None
 
 
+def test_exported_graphs_fuse_attention_except_full_int8(task, exported):
+    from keras_electra.export import read_manifest
+    from keras_electra.export import tflite_op_counts
+
+    layers = task["model"].backbone.num_layers
+    counts = {q: tflite_op_counts(path) for q, path in exported.items()}
+    for quantization, path in exported.items():
+        fused = read_manifest(path)["fused_attention_layers"]
+        if quantization == "full_int8":
+            assert fused == 0
+            continue
+        assert fused == layers, quantization
+        # One query/key/value product per block, split in three; the padding
+        # mask is added, not selected.
+        assert counts[quantization]["SPLIT"] == layers
+        assert "SELECT_V2" not in counts[quantization]
+        # full_int8 traces Keras' own attention: 2 more products per block.
+        assert (
+            counts["full_int8"]["FULLY_CONNECTED"]
+            - counts[quantization]["FULLY_CONNECTED"]
+        ) == 2 * layers, quantization
+
+
+@pytest.mark.parametrize("dropout", [0.0, 0.1])
+def test_fused_self_attention_matches_keras_and_is_scoped(dropout):
+    # Keras masks through `ops.dot_product_attention` without dropout and
+    # through a `Softmax` layer with it: both are replaced.
+    import keras
+    from keras.src.layers.attention import multi_head_attention
+
+    from keras_electra.export import fused_self_attention
+
+    original = multi_head_attention.MultiHeadAttention.call
+    layer = keras.layers.MultiHeadAttention(
+        num_heads=2, key_dim=8, dropout=dropout
+    )
+    rng = np.random.default_rng(0)
+    # Tensors: self-attention is recognised by query and value being the
+    # same tensor object (numpy inputs are converted one by one).
+    x = keras.ops.convert_to_tensor(rng.normal(size=(2, 5, 16)), "float32")
+    other = rng.normal(size=(2, 5, 16)).astype("float32")
+    mask = np.ones((2, 5, 5), bool)
+    mask[0, :, 3:] = False
+    expected = np.asarray(layer(x, x, attention_mask=mask))
+    cross = np.asarray(layer(x, other, attention_mask=mask))
+    # The mask matters, so matching `expected` needs it applied.
+    assert not np.allclose(expected, np.asarray(layer(x, x)), atol=1e-3)
+    with fused_self_attention() as fused:
+        output = np.asarray(layer(x, x, attention_mask=mask))
+        assert fused == [layer.name]
+        # Cross-attention is left to Keras' own code.
+        np.testing.assert_allclose(
+            np.asarray(layer(x, other, attention_mask=mask)), cross,
+            atol=1e-6,
+        )
+        assert fused == [layer.name]
+    np.testing.assert_allclose(output, expected, atol=1e-6)
+    assert multi_head_attention.MultiHeadAttention.call is original
+
+
 def test_bounded_attention_mask_fill_is_scoped():
     import keras
     from keras.src.layers.activations import softmax as softmax_module
@@ -312,6 +372,9 @@ def test_argument_errors(task, tmp_path):
     with pytest.raises(ValueError, match="max_sequence_length=64"):
         export_tflite(task["model"], str(tmp_path / "m.tflite"),
                       sequence_length=128)
+    with pytest.raises(ValueError, match="fuse_attention='yes'"):
+        export_tflite(task["model"], str(tmp_path / "m.tflite"),
+                      sequence_length=16, fuse_attention="yes")
     assert not os.path.exists(tmp_path / "m.tflite")
 
 

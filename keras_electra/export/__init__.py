@@ -24,7 +24,9 @@ from keras_electra.export.tflite import TFLiteRunner
 from keras_electra.export.tflite import calibration_sample
 from keras_electra.export.tflite import bounded_attention_mask_fill
 from keras_electra.export.tflite import export_tflite
+from keras_electra.export.tflite import fused_self_attention
 from keras_electra.export.tflite import list_tflite_ops
+from keras_electra.export.tflite import tflite_op_counts
 
 __all__ = [
     "QUANTIZATIONS",
@@ -35,8 +37,10 @@ __all__ = [
     "TFLiteRunner",
     "export_saved_model",
     "bounded_attention_mask_fill",
+    "fused_self_attention",
     "export_tflite",
     "list_tflite_ops",
+    "tflite_op_counts",
     "load_saved_model",
     "read_manifest",
     "vocabulary_sha256",
