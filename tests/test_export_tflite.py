@@ -194,7 +194,7 @@ def test_exported_graphs_fuse_attention_except_full_int8(task, exported):
     layers = task["model"].backbone.num_layers
     counts = {q: tflite_op_counts(path) for q, path in exported.items()}
     for quantization, path in exported.items():
-        fused = read_manifest(path)["fused_attention_layers"]
+        fused = read_manifest(path)["fused_attention_blocks"]
         if quantization == "full_int8":
             assert fused == 0
             continue

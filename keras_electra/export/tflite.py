@@ -109,7 +109,8 @@ def fused_self_attention(mask_fill=FUSED_ATTENTION_MASK_FILL):
     benchmarks/RESULTS_export.md). Any other use of the layer is traced
     by Keras' own code. Only graphs traced inside the context are
     affected; nothing is changed in the model or its weights. The context
-    yields a list that receives the name of each layer call it fused.
+    yields a list that receives the layer name of each call it fused (one
+    entry per attention block traced).
 
     Args:
         mask_fill: float. Added to the attention scores of masked keys.
@@ -389,8 +390,9 @@ def export_tflite(
             dynamic int8 ELECTRA-Small ~20% faster at 2 threads). `None`
             fuses for every quantization except `"full_int8"`, whose
             accuracy was validated on the unfused graph (fused, query, key
-            and value would share one int8 activation scale). Defaults to
-            `None`.
+            and value would share one int8 activation scale). The manifest
+            records how many blocks were fused (`fused_attention_blocks`).
+            Defaults to `None`.
 
     Returns:
         `path` (str).
@@ -556,7 +558,7 @@ def export_tflite(
             "sequence_length": sequence_length,
             "batch_size": batch_size,
             "ops": ops,
-            "fused_attention_layers": len(fused_layers),
+            "fused_attention_blocks": len(fused_layers),
             "supported_ops": [
                 str(s).split(".")[-1]
                 for s in converter.target_spec.supported_ops
