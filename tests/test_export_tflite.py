@@ -210,6 +210,34 @@ def test_exported_graphs_fuse_attention_except_full_int8(task, exported):
         ) == 2 * layers, quantization
 
 
+def test_fuse_attention_can_be_forced_either_way(tmp_path):
+    from keras_electra.export import TFLiteRunner
+    from keras_electra.export import export_tflite
+    from keras_electra.export import read_manifest
+    from keras_electra.export import tflite_op_counts
+
+    model = tiny_classifier(100)
+    x = random_inputs(4, 16, 100, seed=6)
+    expected = np.asarray(model.predict(x, verbose=0))
+    unfused = export_tflite(model, str(tmp_path / "unfused.tflite"),
+                            sequence_length=16, fuse_attention=False)
+    assert read_manifest(unfused)["fused_attention_blocks"] == 0
+    assert tflite_op_counts(unfused)["SELECT_V2"] == 2
+    # Full int8 fused on request: the bounded -50 fill is added instead.
+    fused = export_tflite(model, str(tmp_path / "fused.tflite"),
+                          quantization="full_int8", sequence_length=16,
+                          representative_data=random_inputs(16, 16, 100),
+                          fuse_attention=True)
+    manifest = read_manifest(fused)
+    assert manifest["fused_attention_blocks"] == 2
+    assert manifest["attention_mask_fill_max_change"] < 1e-3
+    assert "SELECT_V2" not in tflite_op_counts(fused)
+    # Logits are about 0.1 here; full int8 is off by about 1e-3.
+    for path, atol in ((unfused, 1e-4), (fused, 5e-3)):
+        np.testing.assert_allclose(
+            TFLiteRunner(path).predict(x)["logits"], expected, atol=atol)
+
+
 @pytest.mark.parametrize("dropout", [0.0, 0.1])
 def test_fused_self_attention_matches_keras_and_is_scoped(dropout):
     # Keras masks through `ops.dot_product_attention` without dropout and

@@ -387,7 +387,7 @@ def export_tflite(
         fuse_attention: bool or None. Trace self-attention with one fused
             query/key/value projection and an additive padding mask
             (`fused_self_attention`; same outputs, fewer and larger ops:
-            dynamic int8 ELECTRA-Small ~20% faster at 2 threads). `None`
+            dynamic int8 ELECTRA-Small 12-19% faster). `None`
             fuses for every quantization except `"full_int8"`, whose
             accuracy was validated on the unfused graph (fused, query, key
             and value would share one int8 activation scale). The manifest
