@@ -60,27 +60,6 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def roc_auc(labels, scores):
-    """Area under the ROC curve (rank formulation, ties broken by order).
-
-    Example:
-    ```python
-    assert roc_auc(np.array([0, 1]), np.array([0.1, 0.9])) == 1.0
-    ```
-    """
-    order = np.argsort(scores, kind="stable")
-    labels = np.asarray(labels)[order]
-    positives = labels.sum()
-    negatives = len(labels) - positives
-    if positives == 0 or negatives == 0:
-        return float("nan")
-    ranks = np.arange(1, len(labels) + 1)
-    return float(
-        (ranks[labels == 1].sum() - positives * (positives + 1) / 2)
-        / (positives * negatives)
-    )
-
-
 def batches(args, tokenizer):
     from keras_electra.data import bundled_corpus_files
     from keras_electra.data import pretraining_dataset
@@ -92,7 +71,7 @@ def batches(args, tokenizer):
     ).as_numpy_iterator()
 
 
-def run_keras(args, tokenizer, vocabulary, work_dir):
+def run_keras(args, vocabulary, work_dir):
     from keras_electra.workflows import run_pretraining
     from keras_electra.data import bundled_corpus_files
 
@@ -114,6 +93,7 @@ def run_keras(args, tokenizer, vocabulary, work_dir):
 
 
 def run_reference(args, tokenizer):
+    import keras
     import torch
     from transformers import ElectraConfig
     from transformers import ElectraForMaskedLM
@@ -148,12 +128,13 @@ def run_reference(args, tokenizer):
             0.0, 0.02)
         generator.generator_lm_head.bias.zero_()
 
-    named = dict(generator.named_parameters())
-    named.update({f"d.{k}": v for k, v in discriminator.named_parameters()})
-    unique = {id(p): (name, p) for name, p in named.items()}.values()
-    decay = [p for name, p in unique if p.ndim >= 2]
-    no_decay = [p for name, p in unique if p.ndim < 2]
-    parameters = decay + no_decay
+    # The shared embedding block appears in both modules: count it once.
+    parameters = list({
+        id(p): p
+        for p in [*generator.parameters(), *discriminator.parameters()]
+    }.values())
+    decay = [p for p in parameters if p.ndim >= 2]
+    no_decay = [p for p in parameters if p.ndim < 2]
     optimizer = torch.optim.AdamW(
         [{"params": decay, "weight_decay": 0.01},
          {"params": no_decay, "weight_decay": 0.0}],
@@ -167,7 +148,9 @@ def run_reference(args, tokenizer):
     )
     special = torch.tensor(special_token_ids(tokenizer))
     data = batches(args, tokenizer)
-    logs, curve = {k: [] for k in ("g", "ga", "d", "y", "s")}, []
+    # The metric `ReplacedTokenDetector` logs, so both curves use one estimator.
+    auc = keras.metrics.AUC()
+    logs, curve = {k: [] for k in ("g", "ga", "d", "y")}, []
     started = time.time()
     generator.train()
     discriminator.train()
@@ -210,18 +193,20 @@ def run_reference(args, tokenizer):
             (logits.argmax(-1) == ids[selected]).float().mean().item())
         logs["d"].append(discriminator_loss.item())
         logs["y"].append(labels.numpy()[keep])
-        logs["s"].append(scores.detach().numpy()[keep])
+        auc.update_state(
+            logs["y"][-1], torch.sigmoid(scores).detach().numpy()[keep]
+        )
         if step % args.log_every == 0:
-            y, s = np.concatenate(logs["y"]), np.concatenate(logs["s"])
             curve.append({
                 "step": step,
                 "generator_loss": float(np.mean(logs["g"])),
                 "generator_accuracy": float(np.mean(logs["ga"])),
                 "discriminator_loss": float(np.mean(logs["d"])),
-                "discriminator_auc": roc_auc(y, s),
-                "replaced_fraction": float(y.mean()),
+                "discriminator_auc": float(auc.result()),
+                "replaced_fraction": float(np.concatenate(logs["y"]).mean()),
             })
             logs = {k: [] for k in logs}
+            auc.reset_state()
     return {"curve": curve, "seconds": time.time() - started}
 
 
@@ -236,8 +221,7 @@ def main(argv=None):
     tokenizer = ElectraTokenizer(vocabulary=vocabulary)
     results = {"settings": vars(args)}
     with tempfile.TemporaryDirectory() as work_dir:
-        results["keras_electra"] = run_keras(args, tokenizer, vocabulary,
-                                             work_dir)
+        results["keras_electra"] = run_keras(args, vocabulary, work_dir)
     results["hf_modules"] = run_reference(args, tokenizer)
     folder = os.path.dirname(os.path.abspath(args.output))
     os.makedirs(folder, exist_ok=True)
