@@ -24,10 +24,21 @@ With ``--finetune`` the discriminator is saved and fine-tuned on Rotten
 Tomatoes with the recipe of ``electra_vs_mlm.py --scale cpu``, so its test
 accuracy compares with that benchmark's rows (same seed, same split).
 
-Command (the runs behind benchmarks/RESULTS.md, item 9)::
+Commands (the runs behind benchmarks/RESULTS.md, item 9; results accumulate
+in ``--output``/results.json, and a finished run is skipped)::
 
-    KERAS_BACKEND=tensorflow .venv/bin/python benchmarks/rtd_sampler_control.py \\
+    KERAS_BACKEND=tensorflow .venv/bin/python \\
+        benchmarks/rtd_sampler_control.py \\
         --noise unigram --finetune --seeds 0 1 2
+    KERAS_BACKEND=tensorflow .venv/bin/python \\
+        benchmarks/rtd_sampler_control.py \\
+        --noise generator
+    KERAS_BACKEND=tensorflow .venv/bin/python \\
+        benchmarks/rtd_sampler_control.py \\
+        --noise generator --generator-loss-weight 0
+    KERAS_BACKEND=tensorflow .venv/bin/python \\
+        benchmarks/rtd_sampler_control.py \\
+        --noise generator --untied
 """
 
 import argparse
@@ -97,7 +108,8 @@ def unigram_noise(tokenizer, dataset_fn, mask_rate):
             batch["padding_mask"] > 0,
             tf.reduce_all(ids[..., None] != special, axis=-1),
         )
-        chosen = tf.logical_and(real, tf.random.uniform(tf.shape(ids)) < mask_rate)
+        draw = tf.random.uniform(tf.shape(ids))
+        chosen = tf.logical_and(real, draw < mask_rate)
         draws = tf.random.categorical(log_prior, tf.size(ids), dtype=tf.int32)
         corrupted = tf.where(chosen, tf.reshape(draws, tf.shape(ids)), ids)
         labels = tf.cast(corrupted != ids, tf.float32)
@@ -172,14 +184,16 @@ def pretrain(args, seed, tokenizer):
         data, steps_per_epoch=args.log_every,
         epochs=args.steps // args.log_every, verbose=2,
     ).history
+    scale = args.discriminator_loss_weight if args.noise == "unigram" else 1
     curve = {
-        "step": [args.log_every * (i + 1) for i in range(len(history[auc_key]))],
+        "step": [
+            args.log_every * (i + 1) for i in range(len(history[auc_key]))
+        ],
         "discriminator_auc": history[auc_key],
         "discriminator_loss": [
             # The unigram run logs the weighted loss; report the mean
             # binary cross-entropy, as ReplacedTokenDetector does.
-            v / (args.discriminator_loss_weight if args.noise == "unigram" else 1)
-            for v in history[loss_key]
+            v / scale for v in history[loss_key]
         ],
     }
     if "generator_accuracy" in history:
@@ -220,7 +234,8 @@ def main(argv=None):
     name = variant_name(args)
     for seed in args.seeds:
         key = f"{name}/seed{seed}/{args.steps}"
-        if key in results and (results[key].get("accuracy") or not args.finetune):
+        done = results.get(key, {})
+        if done and (done.get("accuracy") or not args.finetune):
             continue
         started = time.time()
         discriminator, curve = pretrain(args, seed, tokenizer)
