@@ -68,7 +68,22 @@ def parse_args(argv=None):
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--finetune", action="store_true")
     parser.add_argument("--output", default="runs/rtd_sampler_control")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.log_every < 1 or args.steps < args.log_every or (
+        args.steps % args.log_every
+    ):
+        parser.error(
+            f"--steps ({args.steps}) must be a multiple of a positive "
+            f"--log-every ({args.log_every})."
+        )
+    if args.noise == "unigram" and (
+        args.untied or args.generator_loss_weight != 1.0
+    ):
+        parser.error(
+            "--untied and --generator-loss-weight apply to --noise generator "
+            "only (--noise unigram has no generator)."
+        )
+    return args
 
 
 def variant_name(args):
