@@ -85,15 +85,27 @@ def parse_args(argv=None):
     parser.add_argument("--output-bias", choices=("unigram", "zero"),
                         default="unigram",
                         help="Masked-LM bias at step 0 (both objectives).")
+    parser.add_argument("--mask-rate", type=float, default=0.15,
+                        help="Fraction of tokens masked (both objectives).")
     parser.add_argument("--finetune-examples", type=int)
     parser.add_argument("--finetune-epochs", type=int)
     parser.add_argument("--finetune-sequence-length", type=int)
     parser.add_argument("--finetune-learning-rate", type=float)
     parser.add_argument("--finetune-layerwise-decay", type=float)
+    parser.add_argument(
+        "--encoders-from", metavar="DIR",
+        help="Skip pre-training: fine-tune the encoders an earlier run of "
+             "this script saved in DIR (same --seeds, --steps, --fractions) "
+             "with this run's fine-tuning recipe.",
+    )
     args = parser.parse_args(argv)
     for key, value in SCALES[args.scale].items():
         if getattr(args, key) is None:
             setattr(args, key, value)
+    if args.encoders_from and (os.path.abspath(args.encoders_from)
+                               == os.path.abspath(args.output)):
+        parser.error(f"--encoders-from {args.encoders_from} is --output; "
+                     f"give the fine-tuning results a folder of their own.")
     return args
 
 
@@ -104,7 +116,8 @@ def flops_per_example(args, vocabulary_size):
     from keras_electra.training import pretraining_flops_per_example
 
     overrides = dict(vocabulary_size=vocabulary_size,
-                     max_sequence_length=max(args.sequence_length, 128))
+                     max_sequence_length=max(args.sequence_length, 128),
+                     **model_options(args))
     return {
         "electra": pretraining_flops_per_example(
             ReplacedTokenDetector.from_preset(args.preset, **overrides),
@@ -115,6 +128,11 @@ def flops_per_example(args, vocabulary_size):
             args.sequence_length,
         ),
     }
+
+
+def model_options(args):
+    """Pre-trainer arguments that differ from the paper's defaults."""
+    return {} if args.mask_rate == 0.15 else {"mask_rate": args.mask_rate}
 
 
 def checkpoint_steps(total, fractions):
@@ -175,6 +193,46 @@ def finetune(args, encoder_dir, output_dir, seed, random_init=False):
     )}
 
 
+def finetune_saved(args, results, save, seed, objective, steps, keep,
+                   flops):
+    """Fine-tune encoders saved by an earlier run (`--encoders-from`)."""
+    source_path = os.path.join(args.encoders_from, "results.json")
+    source = {}
+    if os.path.exists(source_path):
+        with open(source_path) as f:
+            source = json.load(f).get("runs", {})
+    for step in steps:
+        encoder_dir = os.path.join(
+            args.encoders_from, f"seed{seed}", objective, f"encoder-{step}"
+        )
+        if not os.path.exists(os.path.join(encoder_dir, "vocab.txt")):
+            raise FileNotFoundError(
+                f"--encoders-from: no saved encoder at {encoder_dir} (seed "
+                f"{seed}, {objective}, step {step}); run this script with "
+                f"the same --seeds/--steps/--fractions and --output "
+                f"{args.encoders_from} first."
+            )
+        scores = finetune(
+            args, encoder_dir,
+            os.path.join(args.output, f"seed{seed}", objective,
+                         f"classifier-{step}"),
+            seed,
+        )
+        scores.update(
+            seed=seed, objective=objective, step=step, fraction=keep[step],
+            pretraining_flops=flops[objective] * args.batch_size * step,
+            encoder=encoder_dir,
+        )
+        earlier = source.get(f"{seed}/{objective}/{step}", {})
+        if "discriminator_auc" in earlier:
+            scores["discriminator_auc"] = earlier["discriminator_auc"]
+        results["runs"][f"{seed}/{objective}/{step}"] = scores
+        save()
+        print(f"seed {seed} {objective} step {step} (from "
+              f"{args.encoders_from}): accuracy {scores['accuracy']:.4f}",
+              flush=True)
+
+
 def run(args):
     import keras
 
@@ -225,6 +283,10 @@ def run(args):
             ]
             if not pending:
                 continue
+            if args.encoders_from:
+                finetune_saved(args, results, save, seed, objective,
+                               pending, keep, flops)
+                continue
             keras.backend.clear_session()
             started = time.time()
             period = math.gcd(*keep)
@@ -234,7 +296,8 @@ def run(args):
                 sequence_length=args.sequence_length,
                 learning_rate=args.learning_rate, seed=seed,
                 backup_every=period, steps_per_epoch=period,
-                objective=objective, output_bias=args.output_bias, verbose=0,
+                objective=objective, output_bias=args.output_bias,
+                model_options=model_options(args), verbose=0,
                 callbacks=[SaveEncoder.build(run_dir, set(keep), objective,
                                              vocabulary)],
             )
@@ -265,7 +328,7 @@ def run(args):
         key = f"{seed}/random_init/0"
         if key not in results["runs"]:
             encoder_dir = os.path.join(
-                args.output, f"seed{seed}", "electra",
+                args.encoders_from or args.output, f"seed{seed}", "electra",
                 f"encoder-{total_steps['electra']}",
             )
             scores = finetune(

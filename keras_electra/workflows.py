@@ -5,6 +5,7 @@ fine-tune, evaluate, export, inspect) written against the library's public
 API, so scripts and notebooks can call them as well as the CLI.
 """
 
+import inspect
 import json
 import os
 import shutil
@@ -96,6 +97,8 @@ def run_pretraining(
     objective="electra",
     output_bias="unigram",
     precision="float32",
+    model_options=None,
+    generator_options=None,
     callbacks=None,
     verbose="auto",
 ):
@@ -147,6 +150,18 @@ def run_pretraining(
             (`keras_electra.training.set_matmul_dtype_policy`); variables,
             backups and the saved models stay float32. Defaults to
             `"float32"`.
+        model_options: dict. Keyword arguments of the pre-trainer
+            (`ReplacedTokenDetector`, or `MaskedLMPretrainer` for `"mlm"`):
+            e.g. `{"mask_rate": 0.25}`, `{"discriminator_loss_weight": 10}`,
+            `{"tie_embeddings": False}`. The vocabulary's `mask_token_id`
+            and special ids and `seed` are set from the other arguments.
+            They apply to a fresh run and to a resumed one alike (the model
+            is rebuilt before its backup is restored), so resume with the
+            same options. Defaults to `None` (the paper's settings).
+        generator_options: dict. Overrides of the generator's preset
+            config (ELECTRA only, fresh generators only), e.g. `{"hidden_dim":
+            128, "num_heads": 2, "intermediate_dim": 512}` for a generator as
+            wide as `electra_tiny`'s discriminator. Defaults to `None`.
         callbacks: list of `keras.callbacks.Callback`, added to the
             TensorBoard logger (they run every `steps_per_epoch` steps).
         verbose: passed to `fit()`.
@@ -191,6 +206,38 @@ def run_pretraining(
         raise ValueError(
             f"Unknown precision '{precision}'. Valid values: float32, "
             "matmul_bfloat16."
+        )
+    model_options = dict(model_options or {})
+    generator_options = dict(generator_options or {})
+    reserved = {"mask_token_id", "unselectable_token_ids", "seed"}
+    clashing = sorted(reserved & set(model_options))
+    if clashing:
+        raise ValueError(
+            f"model_options may not set {', '.join(clashing)}: "
+            "run_pretraining takes them from the vocabulary and `seed`."
+        )
+    trainer_class = (
+        MaskedLMPretrainer if objective == "mlm" else ReplacedTokenDetector
+    )
+    accepted = set(inspect.signature(trainer_class.__init__).parameters)
+    unknown = sorted(set(model_options) - accepted)
+    if unknown:
+        valid = sorted(accepted - reserved - {"self", "kwargs", "generator",
+                                              "discriminator"})
+        raise ValueError(
+            f"Unknown model_options {', '.join(unknown)} for "
+            f"{trainer_class.__name__} (objective '{objective}'). Valid "
+            f"options: {', '.join(valid)}."
+        )
+    if "vocabulary_size" in generator_options:
+        raise ValueError(
+            "generator_options may not set vocabulary_size: it comes from "
+            "the vocabulary."
+        )
+    if generator_options and (objective == "mlm" or generator_init_from):
+        raise ValueError(
+            "generator_options resize a fresh ELECTRA generator; they do "
+            "not apply to objective 'mlm' or with generator_init_from."
         )
     os.makedirs(output_dir, exist_ok=True)
     vocabulary = vocabulary or os.path.join(output_dir, VOCAB_FILE)
@@ -240,6 +287,7 @@ def run_pretraining(
                 mask_token_id=tokenizer.mask_token_id,
                 unselectable_token_ids=special_token_ids(tokenizer),
                 seed=seed,
+                **model_options,
             )
             encoder = model.generator.backbone
             if encoder.vocabulary_size != tokenizer.vocabulary_size:
@@ -258,12 +306,15 @@ def run_pretraining(
             discriminator = ElectraDiscriminator.from_preset(init_from)
             generator = ElectraGenerator.from_preset(
                 generator_init_from or preset, **(
-                    {} if generator_init_from else overrides
+                    {} if generator_init_from
+                    else {**overrides, **generator_options}
                 )
             )
         else:
             discriminator = ElectraDiscriminator.from_preset(preset, **overrides)
-            generator = ElectraGenerator.from_preset(preset, **overrides)
+            generator = ElectraGenerator.from_preset(
+                preset, **{**overrides, **generator_options}
+            )
         if discriminator.backbone.vocabulary_size != tokenizer.vocabulary_size:
             raise ValueError(
                 f"The model's vocabulary_size "
@@ -278,6 +329,7 @@ def run_pretraining(
             mask_token_id=tokenizer.mask_token_id,
             unselectable_token_ids=special_token_ids(tokenizer),
             seed=seed,
+            **model_options,
         )
         model.compile(
             learning_rate=learning_rate,

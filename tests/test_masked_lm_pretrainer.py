@@ -271,3 +271,47 @@ def test_run_pretraining_electra_generator_starts_from_the_prior(tmp_path):
     assert np.ptp(results["unigram"]) > 3.0  # log-frequencies, not zeros
     with pytest.raises(ValueError, match="Valid values: unigram, zero"):
         short_pretraining_run(tmp_path / "x", steps=1, output_bias="ones")
+
+
+def test_run_pretraining_model_and_generator_options(tmp_path):
+    base = short_pretraining_run(tmp_path / "base", steps=2)
+    wider = short_pretraining_run(
+        tmp_path / "wider", steps=2,
+        model_options={"mask_rate": 0.3},
+        generator_options={"hidden_dim": 64, "num_heads": 2,
+                           "intermediate_dim": 256},
+    )
+    # A random generator is almost never right, so about mask_rate of the
+    # (packed, nearly all real) tokens end up replaced.
+    low = base["history"]["replaced_fraction"][-1]
+    high = wider["history"]["replaced_fraction"][-1]
+    assert 0.1 < low < 0.17 and 0.22 < high < 0.32
+    generator = ElectraGenerator.from_preset(wider["generator_dir"])
+    assert generator.backbone.hidden_dim == 64
+    assert ElectraGenerator.from_preset(
+        base["generator_dir"]
+    ).backbone.hidden_dim == 32
+    mlm = short_pretraining_run(
+        tmp_path / "mlm", steps=1, objective="mlm",
+        model_options={"mask_rate": 0.3},
+    )
+    assert mlm["history"]["loss"][-1] > 0
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (dict(model_options={"seed": 1}), "may not set seed"),
+        (dict(model_options={"mask_rat": 0.3}), "mask_rat.*mask_rate"),
+        (dict(objective="mlm", model_options={"tie_embeddings": False}),
+         "tie_embeddings.*MaskedLMPretrainer"),
+        (dict(objective="mlm", generator_options={"hidden_dim": 64}),
+         "do not apply to objective 'mlm'"),
+        (dict(generator_options={"vocabulary_size": 10}),
+         "may not set vocabulary_size"),
+    ],
+)
+def test_run_pretraining_rejects_bad_options(tmp_path, options, message):
+    with pytest.raises(ValueError, match=message):
+        short_pretraining_run(tmp_path, steps=1, **options)
+    assert not os.path.exists(tmp_path / "backups")  # stopped before training

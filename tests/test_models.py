@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from keras_electra.models import ElectraBackbone
+from keras_electra.models import ElectraClassifier
 from keras_electra.models import ElectraDiscriminator
 from keras_electra.models import ElectraGenerator
 from keras_electra.models import PRESETS
@@ -212,6 +213,21 @@ class TestPresets:
         assert model.backbone.hidden_dim == (
             PRESETS["electra_tiny"]["generator"]["hidden_dim"]
         )
+
+    def test_misspelled_override_is_an_error_not_ignored(self, tmp_path):
+        # keras.Model accepts unknown keywords silently; a typo such as
+        # `hiden_dim` used to build the preset's default size.
+        with pytest.raises(ValueError, match="hiden_dim.*hidden_dim"):
+            ElectraGenerator.from_preset("electra_tiny", hiden_dim=64)
+        folder = str(tmp_path / "discriminator")
+        ElectraDiscriminator.from_preset("electra_tiny").save_to_preset(folder)
+        with pytest.raises(ValueError, match="num_clases"):
+            ElectraClassifier.from_preset(folder, num_clases=2)
+        classifier = ElectraClassifier.from_preset(
+            folder, num_classes=3, name="sentiment"
+        )
+        assert classifier.name == "sentiment"
+        assert classifier.output_dense.units == 3
 
     def test_save_to_preset_round_trip(self, tmp_path):
         keras.utils.set_random_seed(2)

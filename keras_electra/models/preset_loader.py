@@ -71,6 +71,26 @@ def build_from_backbone(cls, backbone, **task_kwargs):
                 f"Unexpected arguments for {cls.__name__}: {sorted(task_kwargs)}"
             )
         return backbone
+    import inspect
+
+    parameters = inspect.signature(cls.__init__).parameters
+    accepted = {
+        name for name, p in parameters.items()
+        if p.kind is not p.VAR_KEYWORD and name not in ("self", "backbone")
+    } | {"name", "trainable"}
+    unknown = sorted(set(task_kwargs) - accepted)
+    if unknown:
+        # keras.Model swallows unknown keywords: a typo would be ignored.
+        backbone_args = sorted(
+            set(inspect.signature(ElectraBackbone.__init__).parameters)
+            - {"self", "kwargs"}
+        )
+        raise ValueError(
+            f"Unexpected arguments for {cls.__name__}.from_preset: "
+            f"{', '.join(unknown)}. {cls.__name__} takes "
+            f"{', '.join(sorted(accepted))}; built-in presets also take "
+            f"backbone arguments ({', '.join(backbone_args)})."
+        )
     return cls(backbone=backbone, **task_kwargs)
 
 
