@@ -14,8 +14,8 @@ the difficulty lies, with the same data, encoder and optimizer recipe as
   the weakest "generator" of the paper's Figure 3). The replacement carries
   no information through its identity (original and replacement come from
   the same distribution), so detecting it needs context.
-* ``--noise generator``: the full ``ReplacedTokenDetector`` (what
-  ``run_pretraining`` trains), optionally with untied embeddings
+* ``--noise generator``: ``run_pretraining`` itself (the full
+  ``ReplacedTokenDetector``), optionally with untied embeddings
   (``--untied``) or a zero generator-loss weight
   (``--generator-loss-weight 0``: the generator then changes only through
   the shared embeddings and stays near its unigram start).
@@ -134,16 +134,21 @@ def unigram_noise(tokenizer, dataset_fn, mask_rate):
     return corrupt
 
 
-def pretrain(args, seed, tokenizer):
+def pretrain(args, seed, tokenizer, run_dir):
+    """Train the discriminator; return it and its curve every --log-every."""
+    if args.noise == "generator":
+        return pretrain_electra(args, seed, tokenizer, run_dir)
+    return pretrain_on_unigram_noise(args, seed, tokenizer)
+
+
+def pretrain_on_unigram_noise(args, seed, tokenizer):
+    """`--noise unigram`: the discriminator alone, on unigram draws."""
     import keras
 
     from keras_electra.data import bundled_corpus_files
     from keras_electra.data import pretraining_dataset
-    from keras_electra.data import unigram_log_prior
     from keras_electra.models import ElectraDiscriminator
-    from keras_electra.models import ReplacedTokenDetector
     from keras_electra.training import electra_optimizer
-    from keras_electra.workflows import special_token_ids
 
     keras.backend.clear_session()
     keras.utils.set_random_seed(seed)
@@ -155,65 +160,76 @@ def pretrain(args, seed, tokenizer):
             seed=seed, shuffle_buffer=2000, repeat=True,
         )
 
-    optimizer = electra_optimizer(
-        learning_rate=args.learning_rate, train_steps=args.steps,
-        warmup_steps=args.steps // 10,
+    model = ElectraDiscriminator.from_preset(
+        "electra_tiny", vocabulary_size=tokenizer.vocabulary_size
     )
-    if args.noise == "unigram":
-        model = ElectraDiscriminator.from_preset(
-            "electra_tiny", vocabulary_size=tokenizer.vocabulary_size
-        )
-        model.compile(
-            optimizer,
-            # Scaled like ReplacedTokenDetector's discriminator loss: with
-            # weight 1 the gradients sit near Adam's epsilon (1e-6) and the
-            # discriminator does not move in 900 steps.
-            loss=lambda y, logits: args.discriminator_loss_weight
-            * keras.ops.binary_crossentropy(y, logits, from_logits=True),
-            weighted_metrics=[keras.metrics.AUC(from_logits=True, name="auc")],
-        )
-        data = dataset_fn().map(
-            unigram_noise(tokenizer, dataset_fn, args.mask_rate)
-        ).prefetch(4)
-        auc_key, loss_key = "auc", "loss"
-        discriminator = model
-    else:
-        model = ReplacedTokenDetector.from_preset(
-            "electra_tiny", vocabulary_size=tokenizer.vocabulary_size,
-            mask_token_id=tokenizer.mask_token_id,
-            unselectable_token_ids=special_token_ids(tokenizer),
-            mask_rate=args.mask_rate, tie_embeddings=not args.untied,
-            generator_loss_weight=args.generator_loss_weight,
-            discriminator_loss_weight=args.discriminator_loss_weight,
-            seed=seed,
-        )
-        model.generator.initialize_output_bias(unigram_log_prior(
-            dataset_fn().as_numpy_iterator(), tokenizer.vocabulary_size,
-            exclude_ids=special_token_ids(tokenizer),
-        ))
-        model.compile(optimizer)
-        data = dataset_fn()
-        auc_key, loss_key = "discriminator_auc", "discriminator_loss"
-        discriminator = model.discriminator
+    model.compile(
+        electra_optimizer(
+            learning_rate=args.learning_rate, train_steps=args.steps,
+            warmup_steps=args.steps // 10,
+        ),
+        # Scaled like ReplacedTokenDetector's discriminator loss: with
+        # weight 1 the gradients sit near Adam's epsilon (1e-6) and the
+        # discriminator does not move in 900 steps.
+        loss=lambda y, logits: args.discriminator_loss_weight
+        * keras.ops.binary_crossentropy(y, logits, from_logits=True),
+        weighted_metrics=[keras.metrics.AUC(from_logits=True, name="auc")],
+    )
+    data = dataset_fn().map(
+        unigram_noise(tokenizer, dataset_fn, args.mask_rate)
+    ).prefetch(4)
     history = model.fit(
         data, steps_per_epoch=args.log_every,
         epochs=args.steps // args.log_every, verbose=2,
     ).history
-    scale = args.discriminator_loss_weight if args.noise == "unigram" else 1
-    curve = {
+    return model, {
         "step": [
-            args.log_every * (i + 1) for i in range(len(history[auc_key]))
+            args.log_every * (i + 1) for i in range(len(history["auc"]))
         ],
-        "discriminator_auc": history[auc_key],
+        "discriminator_auc": history["auc"],
+        # The logged loss is weighted; report the mean binary
+        # cross-entropy, as ReplacedTokenDetector does.
         "discriminator_loss": [
-            # The unigram run logs the weighted loss; report the mean
-            # binary cross-entropy, as ReplacedTokenDetector does.
-            v / scale for v in history[loss_key]
+            v / args.discriminator_loss_weight for v in history["loss"]
         ],
     }
-    if "generator_accuracy" in history:
-        curve["generator_accuracy"] = history["generator_accuracy"]
-    return discriminator, curve
+
+
+def pretrain_electra(args, seed, tokenizer, run_dir):
+    """`--noise generator`: `run_pretraining` with this run's options."""
+    import keras
+
+    from keras_electra.data import bundled_corpus_files
+    from keras_electra.data import bundled_vocabulary_file
+    from keras_electra.models import ElectraDiscriminator
+    from keras_electra.workflows import run_pretraining
+
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(seed)
+    result = run_pretraining(
+        bundled_corpus_files(), run_dir, vocabulary=bundled_vocabulary_file(),
+        preset="electra_tiny", steps=args.steps, batch_size=args.batch_size,
+        sequence_length=args.sequence_length,
+        learning_rate=args.learning_rate, seed=seed,
+        backup_every=args.steps, steps_per_epoch=args.log_every,
+        model_options=dict(
+            mask_rate=args.mask_rate, tie_embeddings=not args.untied,
+            generator_loss_weight=args.generator_loss_weight,
+            discriminator_loss_weight=args.discriminator_loss_weight,
+        ),
+        verbose=2,
+    )
+    history = result["history"]
+    curve = {
+        "step": [
+            args.log_every * (i + 1)
+            for i in range(len(history["discriminator_auc"]))
+        ],
+        "discriminator_auc": history["discriminator_auc"],
+        "discriminator_loss": history["discriminator_loss"],
+        "generator_accuracy": history["generator_accuracy"],
+    }
+    return ElectraDiscriminator.from_preset(result["discriminator_dir"]), curve
 
 
 def save_encoder(discriminator, folder, vocabulary):
@@ -253,9 +269,9 @@ def main(argv=None):
         if done and (done.get("accuracy") or not args.finetune):
             continue
         started = time.time()
-        discriminator, curve = pretrain(args, seed, tokenizer)
-        run = {"curve": curve, "pretraining_seconds": time.time() - started}
         run_dir = os.path.join(args.output, key.replace("/", "_"))
+        discriminator, curve = pretrain(args, seed, tokenizer, run_dir)
+        run = {"curve": curve, "pretraining_seconds": time.time() - started}
         encoder_dir = os.path.join(run_dir, "encoder")
         save_encoder(discriminator, encoder_dir, vocabulary)
         if args.finetune:
