@@ -41,6 +41,35 @@ def _load_config(path):
     return {k.replace("-", "_"): v for k, v in config.items()}
 
 
+def parse_options(text, flag):
+    """Parse `key=value,key=value` into a dict (values read as JSON).
+
+    A dict (from a config file) passes through; `None` gives `{}`.
+
+    Example:
+    ```python
+    parse_options("mask_rate=0.25,tie_embeddings=false", "--model-options")
+    # {"mask_rate": 0.25, "tie_embeddings": False}
+    ```
+    """
+    if text is None:
+        return {}
+    if isinstance(text, dict):
+        return dict(text)
+    options = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(
+                f"{flag}: '{item}' is not key=value (in '{text}')."
+            )
+        try:
+            options[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            options[key.strip()] = value.strip()
+    return options
+
+
 def _parser():
     parser = argparse.ArgumentParser(
         prog="keras-electra",
@@ -97,6 +126,13 @@ def _parser():
                    help="matmul_bfloat16: bfloat16 dense projections and "
                    "attention products, the rest float32 (the fastest "
                    "setting measured on CPUs with AMX / AVX-512 BF16).")
+    p.add_argument("--model-options",
+                   help="Pre-trainer arguments as key=value pairs, e.g. "
+                   "'mask_rate=0.25,discriminator_loss_weight=10' "
+                   "(a table in a config file).")
+    p.add_argument("--generator-options",
+                   help="Generator size overrides, e.g. "
+                   "'hidden_dim=128,num_heads=2,intermediate_dim=512'.")
     p.add_argument("--seed", type=int, default=0)
 
     p = verb("finetune", "Fine-tune a classifier from a discriminator.")
@@ -229,6 +265,10 @@ def _run(args):
             generator_init_from=args.generator_init_from,
             tfrecords=args.tfrecords, objective=args.objective,
             output_bias=args.output_bias, precision=args.precision,
+            model_options=parse_options(args.model_options, "--model-options"),
+            generator_options=parse_options(
+                args.generator_options, "--generator-options"
+            ),
         )
         _print_pretraining(result)
     elif args.verb == "finetune":

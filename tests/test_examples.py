@@ -59,3 +59,22 @@ def test_cli_help_and_errors(tmp_path):
     out = run_cli("pretrain", "--config", str(config), "--output", "o",
                   cwd=tmp_path)
     assert out.returncode != 0 and "bogus" in out.stderr
+    out = run_cli("pretrain", "--output", str(tmp_path / "r"), "--input",
+                  "x.txt", "--model-options", "mask_rat=0.3", cwd=tmp_path)
+    assert out.returncode == 2 and "mask_rat" in out.stderr
+    assert "mask_rate" in out.stderr  # the valid names are listed
+    out = run_cli("pretrain", "--output", str(tmp_path / "r"), "--input",
+                  "x.txt", "--generator-options", "hidden_dim", cwd=tmp_path)
+    assert out.returncode == 2 and "'hidden_dim' is not key=value" in out.stderr
+
+
+def test_cli_parse_options():
+    from keras_electra.cli import parse_options
+
+    assert parse_options(
+        "mask_rate=0.25, tie_embeddings=false,name=gen", "--model-options"
+    ) == {"mask_rate": 0.25, "tie_embeddings": False, "name": "gen"}
+    assert parse_options(None, "--x") == {}
+    assert parse_options({"hidden_dim": 64}, "--x") == {"hidden_dim": 64}
+    with pytest.raises(ValueError, match="'=1' is not key=value"):
+        parse_options("=1", "--model-options")
