@@ -23,37 +23,26 @@ import tempfile
 import keras
 import numpy as np
 
+from keras_electra import workflows
 from keras_electra.data import ElectraClassifierPreprocessor
 from keras_electra.data import ElectraTokenizer
 from keras_electra.data import bundled_corpus_files
 from keras_electra.data import load_rotten_tomatoes
-from keras_electra.data import pretraining_dataset
-from keras_electra.data import train_vocabulary
 from keras_electra.models import ElectraClassifier
-from keras_electra.models import ReplacedTokenDetector
 
 
 def pretrain_demo(folder, steps, vocabulary_size=4000, seed=0):
-    """Pre-train a tiny ELECTRA on the bundled corpus; save the discriminator."""
-    files = bundled_corpus_files()
-    vocab = train_vocabulary(files, vocabulary_size=vocabulary_size,
-                             progress=False)
-    tokenizer = ElectraTokenizer(vocabulary=vocab)
-    data = pretraining_dataset(files, tokenizer, sequence_length=128,
-                               batch_size=32, seed=seed, repeat=True)
-    rtd = ReplacedTokenDetector.from_preset(
-        "electra_tiny", vocabulary_size=len(vocab),
-        mask_token_id=tokenizer.mask_token_id,
-        unselectable_token_ids=[tokenizer.pad_token_id,
-                                tokenizer.cls_token_id,
-                                tokenizer.sep_token_id],
-        seed=seed,
+    """Pre-train a tiny ELECTRA on the bundled corpus (`run_pretraining`,
+    the job behind `keras-electra pretrain`); return the discriminator's
+    folder, which holds its `vocab.txt`."""
+    vocabulary = os.path.join(folder, "vocab.txt")
+    workflows.train_vocab(bundled_corpus_files(), vocabulary, vocabulary_size)
+    result = workflows.run_pretraining(
+        bundled_corpus_files(), folder, vocabulary=vocabulary, steps=steps,
+        batch_size=32, sequence_length=128, learning_rate=1e-3, seed=seed,
+        verbose=2,
     )
-    rtd.compile(learning_rate=1e-3, train_steps=steps,
-                warmup_steps=max(1, steps // 10))
-    rtd.fit(data, steps_per_epoch=steps, epochs=1, verbose=2)
-    rtd.discriminator.save_to_preset(folder)
-    tokenizer.save_vocabulary(os.path.join(folder, "vocab.txt"))
+    return result["discriminator_dir"]
 
 
 def finetune(preset, load_weights, data, args):
@@ -87,10 +76,10 @@ def main():
 
     folder = args.pretrained
     if folder is None:
-        folder = os.path.join(tempfile.mkdtemp(), "electra_demo")
+        run = os.path.join(tempfile.mkdtemp(), "electra_demo")
         print(f"Pre-training a tiny ELECTRA for {args.pretrain_steps} steps "
-              f"into {folder}")
-        pretrain_demo(folder, args.pretrain_steps, seed=args.seed)
+              f"into {run}")
+        folder = pretrain_demo(run, args.pretrain_steps, seed=args.seed)
 
     tokenizer = ElectraTokenizer(vocabulary=os.path.join(folder, "vocab.txt"))
     preprocessor = ElectraClassifierPreprocessor(
