@@ -39,6 +39,13 @@ Command (the one behind RESULTS.md)::
 
     KERAS_BACKEND=tensorflow .venv/bin/python benchmarks/electra_vs_mlm.py \\
         --output runs/electra_vs_mlm
+
+Checks of that result (RESULTS.md, item 10): ``--encoders-from
+runs/electra_vs_mlm`` fine-tunes the encoders it saved again with another
+recipe (e.g. ``--finetune-learning-rate 3e-4 --finetune-layerwise-decay 0.8
+--finetune-epochs 3``, or ``--finetune-examples 500 --finetune-epochs 10``)
+without pre-training; ``--mask-rate 0.25`` masks more tokens in both
+objectives (the paper's ELECTRA-Large setting).
 """
 
 import argparse
