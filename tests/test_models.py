@@ -223,11 +223,42 @@ class TestPresets:
         ElectraDiscriminator.from_preset("electra_tiny").save_to_preset(folder)
         with pytest.raises(ValueError, match="num_clases"):
             ElectraClassifier.from_preset(folder, num_clases=2)
+        with pytest.raises(ValueError, match="hiden_dim"):
+            ElectraDiscriminator.from_preset(folder, hiden_dim=64)
+        with pytest.raises(ValueError, match="num_classes"):
+            ElectraBackbone.from_preset(folder, num_classes=2)
         classifier = ElectraClassifier.from_preset(
             folder, num_classes=3, name="sentiment"
         )
         assert classifier.name == "sentiment"
         assert classifier.output_dense.units == 3
+
+    def test_saved_folder_overrides_reach_the_backbone(self, tmp_path):
+        # As for built-in presets and Hugging Face / keras-hub folders:
+        # backbone arguments go to the encoder, others to the task.
+        saved = ElectraDiscriminator.from_preset("electra_tiny")
+        folder = str(tmp_path / "discriminator")
+        saved.save_to_preset(folder)
+        loaded = ElectraDiscriminator.from_preset(folder, dropout=0.0)
+        assert loaded.backbone.dropout == 0.0
+        for a, b in zip(saved.get_weights(), loaded.get_weights()):
+            np.testing.assert_array_equal(a, b)
+        assert ElectraBackbone.from_preset(folder, dropout=0.0).dropout == 0.0
+        classifier = ElectraClassifier.from_preset(
+            folder, num_classes=2, dropout=0.0
+        )
+        assert classifier.backbone.dropout == 0.0
+        assert classifier.output_dropout.rate == 0.1  # the head's default
+        classifier_folder = str(tmp_path / "classifier")
+        classifier.save_to_preset(classifier_folder)
+        again = ElectraClassifier.from_preset(
+            classifier_folder, dropout=0.2, activation="softmax"
+        )
+        assert again.backbone.dropout == 0.2
+        probabilities = again.predict(tiny_inputs(2, 8), verbose=0)
+        np.testing.assert_allclose(probabilities.sum(-1), 1.0, rtol=1e-5)
+        with pytest.raises(ValueError, match="do not fit.*num_classes"):
+            ElectraClassifier.from_preset(classifier_folder, num_classes=5)
 
     def test_save_to_preset_round_trip(self, tmp_path):
         keras.utils.set_random_seed(2)

@@ -118,9 +118,13 @@ class ElectraModel(keras.Model):
                 the architecture is built. Built-in presets carry no weights
                 (they are random-initialized architectures). Defaults to
                 `True`.
-            **kwargs: overrides of the backbone config for built-in presets
-                (for example `vocabulary_size=8192` or `dropout=0.0`) or task
-                arguments.
+            **kwargs: overrides of the backbone config (for example
+                `vocabulary_size=8192` for a built-in preset, or
+                `dropout=0.0` for any preset or folder) and task arguments
+                (`num_classes=2`). A name neither takes raises a
+                `ValueError` listing the valid ones; overrides that change
+                a weight's shape make loading a folder's weights fail with
+                an error naming the file.
 
         Example:
         ```python

@@ -6,6 +6,7 @@ format are recognized from their `config.json` and handed to
 `keras_electra.convert`.
 """
 
+import copy
 import datetime
 import json
 import os
@@ -61,36 +62,52 @@ def _split_kwargs(kwargs, backbone_cls):
     return backbone_kwargs, task_kwargs
 
 
+def check_task_kwargs(cls, task_kwargs):
+    """Raise if `task_kwargs` holds a name `cls` does not take.
+
+    `keras.Model` accepts unknown keywords silently, so without this check
+    a typo (`hiden_dim=64`) would build the default model.
+
+    Example:
+    ```python
+    from keras_electra.models import ElectraClassifier
+    check_task_kwargs(ElectraClassifier, {"num_classes": 2})
+    ```
+    """
+    import inspect
+
+    from keras_electra.models.electra_backbone import ElectraBackbone
+
+    backbone_args = set(inspect.signature(ElectraBackbone.__init__).parameters)
+    backbone_args -= {"self", "kwargs"}
+    if issubclass(cls, ElectraBackbone):
+        accepted = set()
+    else:
+        parameters = inspect.signature(cls.__init__).parameters
+        accepted = {
+            name for name, p in parameters.items()
+            if p.kind is not p.VAR_KEYWORD and name not in ("self", "backbone")
+        } | {"name", "trainable"}
+    unknown = sorted(set(task_kwargs) - accepted)
+    if unknown:
+        takes = (
+            f"{cls.__name__} takes {', '.join(sorted(accepted))} and"
+            if accepted else f"{cls.__name__} takes only"
+        )
+        raise ValueError(
+            f"Unexpected arguments for {cls.__name__}.from_preset: "
+            f"{', '.join(unknown)}. {takes} backbone arguments "
+            f"({', '.join(sorted(backbone_args))})."
+        )
+
+
 def build_from_backbone(cls, backbone, **task_kwargs):
     """Return `backbone` itself for backbone classes, else `cls(backbone)`."""
     from keras_electra.models.electra_backbone import ElectraBackbone
 
+    check_task_kwargs(cls, task_kwargs)
     if issubclass(cls, ElectraBackbone):
-        if task_kwargs:
-            raise ValueError(
-                f"Unexpected arguments for {cls.__name__}: {sorted(task_kwargs)}"
-            )
         return backbone
-    import inspect
-
-    parameters = inspect.signature(cls.__init__).parameters
-    accepted = {
-        name for name, p in parameters.items()
-        if p.kind is not p.VAR_KEYWORD and name not in ("self", "backbone")
-    } | {"name", "trainable"}
-    unknown = sorted(set(task_kwargs) - accepted)
-    if unknown:
-        # keras.Model swallows unknown keywords: a typo would be ignored.
-        backbone_args = sorted(
-            set(inspect.signature(ElectraBackbone.__init__).parameters)
-            - {"self", "kwargs"}
-        )
-        raise ValueError(
-            f"Unexpected arguments for {cls.__name__}.from_preset: "
-            f"{', '.join(unknown)}. {cls.__name__} takes "
-            f"{', '.join(sorted(accepted))}; built-in presets also take "
-            f"backbone arguments ({', '.join(backbone_args)})."
-        )
     return cls(backbone=backbone, **task_kwargs)
 
 
@@ -156,6 +173,21 @@ def load_preset(cls, preset, load_weights=True, **kwargs):
 def _load_own(cls, path, config, load_weights, **kwargs):
     from keras_electra.models.electra_backbone import ElectraBackbone
 
+    # Like the Hugging Face and keras-hub loaders: backbone arguments
+    # override the saved backbone config, task arguments the saved task's
+    # when it is the class asked for (else they build the new task).
+    backbone_kwargs, task_kwargs = _split_kwargs(kwargs, ElectraBackbone)
+    check_task_kwargs(cls, task_kwargs)
+    config = copy.deepcopy(config)
+    inner = config.setdefault("config", {})
+    saved_backbone = inner.get("backbone")
+    if isinstance(saved_backbone, dict):
+        saved_backbone.setdefault("config", {}).update(backbone_kwargs)
+    else:
+        inner.update(backbone_kwargs)
+    if task_kwargs and config.get("class_name") == cls.__name__:
+        inner.update(task_kwargs)
+        task_kwargs = {}
     saved = keras.saving.deserialize_keras_object(config)
     if load_weights:
         weights_path = os.path.join(path, WEIGHTS_FILE)
@@ -164,7 +196,17 @@ def _load_own(cls, path, config, load_weights, **kwargs):
                 f"Preset folder '{path}' has no {WEIGHTS_FILE}; pass "
                 "load_weights=False to build the architecture only."
             )
-        saved.load_weights(weights_path)
+        try:
+            saved.load_weights(weights_path)
+        except ValueError as e:
+            if not kwargs:
+                raise
+            raise ValueError(
+                f"The weights in '{weights_path}' do not fit the model built "
+                f"with the overrides {kwargs}: change only arguments that "
+                f"keep the weight shapes (dropout, ...), or load with "
+                f"load_weights=False. Keras said: {e}"
+            ) from e
     if isinstance(saved, cls):
         return saved
     if issubclass(cls, ElectraBackbone):
@@ -173,9 +215,9 @@ def _load_own(cls, path, config, load_weights, **kwargs):
             raise ValueError(f"'{path}' holds no ElectraBackbone.")
         return backbone
     if isinstance(saved, ElectraBackbone):
-        return build_from_backbone(cls, saved, **kwargs)
+        return build_from_backbone(cls, saved, **task_kwargs)
     if hasattr(saved, "backbone"):
-        return build_from_backbone(cls, saved.backbone, **kwargs)
+        return build_from_backbone(cls, saved.backbone, **task_kwargs)
     raise ValueError(
         f"'{path}' holds a {type(saved).__name__}, which cannot be loaded as "
         f"a {cls.__name__}."
