@@ -58,6 +58,10 @@ def parse_args(argv=None):
     parser.add_argument("--untied", action="store_true",
                         help="Generator with its own embeddings.")
     parser.add_argument("--generator-loss-weight", type=float, default=1.0)
+    parser.add_argument("--generator-options",
+                        help="Generator size overrides as key=value pairs, "
+                        "e.g. 'num_layers=1' (run_pretraining's "
+                        "generator_options).")
     parser.add_argument("--discriminator-loss-weight", type=float, default=50.0)
     parser.add_argument("--steps", type=int, default=900)
     parser.add_argument("--batch-size", type=int, default=32)
@@ -78,11 +82,16 @@ def parse_args(argv=None):
         )
     if args.noise == "unigram" and (
         args.untied or args.generator_loss_weight != 1.0
+        or args.generator_options
     ):
         parser.error(
-            "--untied and --generator-loss-weight apply to --noise generator "
-            "only (--noise unigram has no generator)."
+            "--untied, --generator-loss-weight and --generator-options apply "
+            "to --noise generator only (--noise unigram has no generator)."
         )
+    try:
+        generator_options(args)
+    except ValueError as e:
+        parser.error(str(e))
     return args
 
 
@@ -96,7 +105,15 @@ def variant_name(args):
         name += "-untied"
     if args.generator_loss_weight != 1.0:
         name += f"-genweight{args.generator_loss_weight:g}"
+    for key, value in sorted(generator_options(args).items()):
+        name += f"-{key}{value}"
     return name
+
+
+def generator_options(args):
+    from keras_electra.cli import parse_options
+
+    return parse_options(args.generator_options, "--generator-options")
 
 
 def unigram_noise(tokenizer, dataset_fn, mask_rate):
@@ -217,6 +234,7 @@ def pretrain_electra(args, seed, tokenizer, run_dir):
             generator_loss_weight=args.generator_loss_weight,
             discriminator_loss_weight=args.discriminator_loss_weight,
         ),
+        generator_options=generator_options(args),
         verbose=2,
     )
     history = result["history"]
