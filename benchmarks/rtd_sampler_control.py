@@ -39,6 +39,9 @@ in ``--output``/results.json, and a finished run is skipped)::
     KERAS_BACKEND=tensorflow .venv/bin/python \\
         benchmarks/rtd_sampler_control.py \\
         --noise generator --untied
+    KERAS_BACKEND=tensorflow .venv/bin/python \\
+        benchmarks/rtd_sampler_control.py \\
+        --noise generator --generator-options num_layers=1 --finetune
 """
 
 import argparse
