@@ -200,46 +200,6 @@ def finetune(args, encoder_dir, output_dir, seed, random_init=False):
     )}
 
 
-def finetune_saved(args, results, save, seed, objective, steps, keep,
-                   flops):
-    """Fine-tune encoders saved by an earlier run (`--encoders-from`)."""
-    source_path = os.path.join(args.encoders_from, "results.json")
-    source = {}
-    if os.path.exists(source_path):
-        with open(source_path) as f:
-            source = json.load(f).get("runs", {})
-    for step in steps:
-        encoder_dir = os.path.join(
-            args.encoders_from, f"seed{seed}", objective, f"encoder-{step}"
-        )
-        if not os.path.exists(os.path.join(encoder_dir, "vocab.txt")):
-            raise FileNotFoundError(
-                f"--encoders-from: no saved encoder at {encoder_dir} (seed "
-                f"{seed}, {objective}, step {step}); run this script with "
-                f"the same --seeds/--steps/--fractions and --output "
-                f"{args.encoders_from} first."
-            )
-        scores = finetune(
-            args, encoder_dir,
-            os.path.join(args.output, f"seed{seed}", objective,
-                         f"classifier-{step}"),
-            seed,
-        )
-        scores.update(
-            seed=seed, objective=objective, step=step, fraction=keep[step],
-            pretraining_flops=flops[objective] * args.batch_size * step,
-            encoder=encoder_dir,
-        )
-        earlier = source.get(f"{seed}/{objective}/{step}", {})
-        if "discriminator_auc" in earlier:
-            scores["discriminator_auc"] = earlier["discriminator_auc"]
-        results["runs"][f"{seed}/{objective}/{step}"] = scores
-        save()
-        print(f"seed {seed} {objective} step {step} (from "
-              f"{args.encoders_from}): accuracy {scores['accuracy']:.4f}",
-              flush=True)
-
-
 def run(args):
     import keras
 
@@ -279,6 +239,13 @@ def run(args):
     print(f"FLOPs/example: {flops}; steps: {total_steps}; "
           f"budget {budget:.3g} FLOPs", flush=True)
 
+    source_runs = {}
+    if args.encoders_from:
+        source_path = os.path.join(args.encoders_from, "results.json")
+        if os.path.exists(source_path):
+            with open(source_path) as f:
+                source_runs = json.load(f).get("runs", {})
+
     for seed in args.seeds:
         for objective in ("electra", "mlm"):
             run_dir = os.path.join(args.output, f"seed{seed}", objective)
@@ -291,30 +258,46 @@ def run(args):
             if not pending:
                 continue
             if args.encoders_from:
-                finetune_saved(args, results, save, seed, objective,
-                               pending, keep, flops)
-                continue
-            keras.backend.clear_session()
-            started = time.time()
-            period = math.gcd(*keep)
-            pretraining = workflows.run_pretraining(
-                bundled_corpus_files(), run_dir, vocabulary=vocabulary,
-                preset=args.preset, steps=steps, batch_size=args.batch_size,
-                sequence_length=args.sequence_length,
-                learning_rate=args.learning_rate, seed=seed,
-                backup_every=period, steps_per_epoch=period,
-                objective=objective, output_bias=args.output_bias,
-                model_options=model_options(args), verbose=0,
-                callbacks=[SaveEncoder.build(run_dir, set(keep), objective,
-                                             vocabulary)],
-            )
-            history = pretraining["history"]
-            print(f"seed {seed} {objective}: {steps} steps in "
-                  f"{time.time() - started:.0f}s; last logs "
-                  f"{ {k: round(v[-1], 4) for k, v in history.items()} }",
-                  flush=True)
+                encoder_root = os.path.join(
+                    args.encoders_from, f"seed{seed}", objective
+                )
+                auc = {
+                    s: source_runs.get(f"{seed}/{objective}/{s}", {}).get(
+                        "discriminator_auc"
+                    ) for s in pending
+                }
+            else:
+                keras.backend.clear_session()
+                started = time.time()
+                period = math.gcd(*keep)
+                history = workflows.run_pretraining(
+                    bundled_corpus_files(), run_dir, vocabulary=vocabulary,
+                    preset=args.preset, steps=steps,
+                    batch_size=args.batch_size,
+                    sequence_length=args.sequence_length,
+                    learning_rate=args.learning_rate, seed=seed,
+                    backup_every=period, steps_per_epoch=period,
+                    objective=objective, output_bias=args.output_bias,
+                    model_options=model_options(args), verbose=0,
+                    callbacks=[SaveEncoder.build(run_dir, set(keep),
+                                                 objective, vocabulary)],
+                )["history"]
+                print(f"seed {seed} {objective}: {steps} steps in "
+                      f"{time.time() - started:.0f}s; last logs "
+                      f"{ {k: round(v[-1], 4) for k, v in history.items()} }",
+                      flush=True)
+                encoder_root = run_dir
+                auc = {s: history.get("discriminator_auc", [None])[-1]
+                       if s == steps else None for s in pending}
             for step in pending:
-                encoder_dir = os.path.join(run_dir, f"encoder-{step}")
+                encoder_dir = os.path.join(encoder_root, f"encoder-{step}")
+                if not os.path.exists(os.path.join(encoder_dir, "vocab.txt")):
+                    raise FileNotFoundError(
+                        f"No saved encoder at {encoder_dir} (seed {seed}, "
+                        f"{objective}, step {step}); with --encoders-from, "
+                        f"run this script with the same --seeds/--steps/"
+                        f"--fractions and --output {args.encoders_from} first."
+                    )
                 scores = finetune(
                     args, encoder_dir,
                     os.path.join(run_dir, f"classifier-{step}"), seed,
@@ -324,14 +307,14 @@ def run(args):
                     fraction=keep[step],
                     pretraining_flops=flops[objective] * args.batch_size * step,
                 )
+                if args.encoders_from:
+                    scores["encoder"] = encoder_dir
                 if objective == "electra":
-                    scores["discriminator_auc"] = history.get(
-                        "discriminator_auc", [None]
-                    )[-1] if step == steps else None
+                    scores["discriminator_auc"] = auc[step]
                 results["runs"][f"{seed}/{objective}/{step}"] = scores
                 save()
-                print(f"  step {step}: accuracy {scores['accuracy']:.4f}",
-                      flush=True)
+                print(f"  seed {seed} {objective} step {step}: accuracy "
+                      f"{scores['accuracy']:.4f}", flush=True)
         key = f"{seed}/random_init/0"
         if key not in results["runs"]:
             encoder_dir = os.path.join(
