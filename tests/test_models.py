@@ -13,6 +13,7 @@ from keras_electra.models import ElectraBackbone
 from keras_electra.models import ElectraClassifier
 from keras_electra.models import ElectraDiscriminator
 from keras_electra.models import ElectraGenerator
+from keras_electra.models import ElectraModel
 from keras_electra.models import PRESETS
 from test_case import ElectraTestCase
 from test_case import tiny_backbone
@@ -255,6 +256,11 @@ class TestPresets:
             classifier_folder, dropout=0.2, activation="softmax"
         )
         assert again.backbone.dropout == 0.2
+        # Asked for as a base class, the saved classifier keeps its type and
+        # still takes the task arguments.
+        renamed = ElectraModel.from_preset(classifier_folder, name="renamed")
+        assert isinstance(renamed, ElectraClassifier)
+        assert renamed.name == "renamed"
         probabilities = again.predict(tiny_inputs(2, 8), verbose=0)
         np.testing.assert_allclose(probabilities.sum(-1), 1.0, rtol=1e-5)
         with pytest.raises(ValueError, match="do not fit.*num_classes"):

@@ -185,7 +185,11 @@ def _load_own(cls, path, config, load_weights, **kwargs):
         saved_backbone.setdefault("config", {}).update(backbone_kwargs)
     else:
         inner.update(backbone_kwargs)
-    if task_kwargs and config.get("class_name") == cls.__name__:
+    saved_cls = keras.saving.get_registered_object(config["registered_name"])
+    if task_kwargs and isinstance(saved_cls, type) and issubclass(
+        saved_cls, cls
+    ):
+        # The saved model is returned as it is, so it must be built with them.
         inner.update(task_kwargs)
         task_kwargs = {}
     saved = keras.saving.deserialize_keras_object(config)
