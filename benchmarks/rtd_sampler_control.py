@@ -155,17 +155,19 @@ def unigram_noise(tokenizer, dataset_fn, mask_rate):
 
 
 def pretrain(args, seed, tokenizer, run_dir):
-    """Train the discriminator; return it and its curve every --log-every."""
+    """Train the discriminator; return its preset folder (with `vocab.txt`)
+    and its curve every --log-every."""
     if args.noise == "generator":
-        return pretrain_electra(args, seed, tokenizer, run_dir)
-    return pretrain_on_unigram_noise(args, seed, tokenizer)
+        return pretrain_electra(args, seed, run_dir)
+    return pretrain_on_unigram_noise(args, seed, tokenizer, run_dir)
 
 
-def pretrain_on_unigram_noise(args, seed, tokenizer):
+def pretrain_on_unigram_noise(args, seed, tokenizer, run_dir):
     """`--noise unigram`: the discriminator alone, on unigram draws."""
     import keras
 
     from keras_electra.data import bundled_corpus_files
+    from keras_electra.data import bundled_vocabulary_file
     from keras_electra.data import pretraining_dataset
     from keras_electra.models import ElectraDiscriminator
     from keras_electra.training import electra_optimizer
@@ -202,7 +204,9 @@ def pretrain_on_unigram_noise(args, seed, tokenizer):
         data, steps_per_epoch=args.log_every,
         epochs=args.steps // args.log_every, verbose=2,
     ).history
-    return model, {
+    encoder_dir = os.path.join(run_dir, "encoder")
+    save_encoder(model, encoder_dir, bundled_vocabulary_file())
+    return encoder_dir, {
         "step": [
             args.log_every * (i + 1) for i in range(len(history["auc"]))
         ],
@@ -215,13 +219,12 @@ def pretrain_on_unigram_noise(args, seed, tokenizer):
     }
 
 
-def pretrain_electra(args, seed, tokenizer, run_dir):
+def pretrain_electra(args, seed, run_dir):
     """`--noise generator`: `run_pretraining` with this run's options."""
     import keras
 
     from keras_electra.data import bundled_corpus_files
     from keras_electra.data import bundled_vocabulary_file
-    from keras_electra.models import ElectraDiscriminator
     from keras_electra.workflows import run_pretraining
 
     keras.backend.clear_session()
@@ -250,7 +253,7 @@ def pretrain_electra(args, seed, tokenizer, run_dir):
         "discriminator_loss": history["discriminator_loss"],
         "generator_accuracy": history["generator_accuracy"],
     }
-    return ElectraDiscriminator.from_preset(result["discriminator_dir"]), curve
+    return result["discriminator_dir"], curve
 
 
 def save_encoder(discriminator, folder, vocabulary):
@@ -275,8 +278,7 @@ def main(argv=None):
     from keras_electra.data import ElectraTokenizer
     from keras_electra.data import bundled_vocabulary_file
 
-    vocabulary = bundled_vocabulary_file()
-    tokenizer = ElectraTokenizer(vocabulary=vocabulary)
+    tokenizer = ElectraTokenizer(vocabulary=bundled_vocabulary_file())
     os.makedirs(args.output, exist_ok=True)
     results_path = os.path.join(args.output, "results.json")
     results = {}
@@ -291,10 +293,8 @@ def main(argv=None):
             continue
         started = time.time()
         run_dir = os.path.join(args.output, key.replace("/", "_"))
-        discriminator, curve = pretrain(args, seed, tokenizer, run_dir)
+        encoder_dir, curve = pretrain(args, seed, tokenizer, run_dir)
         run = {"curve": curve, "pretraining_seconds": time.time() - started}
-        encoder_dir = os.path.join(run_dir, "encoder")
-        save_encoder(discriminator, encoder_dir, vocabulary)
         if args.finetune:
             run.update(electra_vs_mlm.finetune(
                 electra_vs_mlm.parse_args([]), encoder_dir,
