@@ -18,6 +18,7 @@ keras-electra inspect --model runs/my/discriminator --text "The cat sat."
 
 import argparse
 import json
+import logging
 import os
 import sys
 
@@ -139,7 +140,9 @@ def _parser():
     p.add_argument("--model", help="Pre-trained discriminator folder.")
     p.add_argument("--output", help="Folder for the classifier.")
     p.add_argument("--task", default="rotten_tomatoes",
-                   help="rotten_tomatoes, bbc_news or csv:PATH.")
+                   help="rotten_tomatoes, bbc_news or csv:PATH (a CSV file "
+                   "with columns text,label; labels are non-negative "
+                   "integers, their distinct values become the classes).")
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--sequence-length", type=int, default=128)
@@ -221,15 +224,30 @@ def main(argv=None):
     main(["inspect", "--help"])  # prints the verb's help and exits
     ```
     """
+    from keras_electra.training.run_lock import RunFolderLocked
+
     args = parse_args(argv)
     if args.backend:
         os.environ["KERAS_BACKEND"] = args.backend
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    _show_library_logs()
     try:
         return _run(args)
-    except (FileNotFoundError, ValueError) as e:
+    except (OSError, ValueError, RunFolderLocked) as e:
+        # OSError: missing files, and a full disk or another I/O error
+        # while writing (the backup code keeps the last complete backup).
         print(f"keras-electra {args.verb}: error: {e}", file=sys.stderr)
         return 2
+
+
+def _show_library_logs():
+    # The corpus report and other INFO messages of keras_electra.
+    logger = logging.getLogger("keras_electra")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("keras-electra: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
 
 
 def _run(args):
@@ -245,11 +263,14 @@ def _run(args):
         _require(args, "input", "vocabulary", "output")
         from keras_electra.data import ElectraTokenizer, prepare_tfrecords
 
+        from keras_electra.training.run_lock import RunLock
+
         tokenizer = ElectraTokenizer(vocabulary=args.vocabulary)
-        result = prepare_tfrecords(
-            args.input, tokenizer, args.output, num_shards=args.shards,
-            sequence_length=args.sequence_length, seed=args.seed,
-        )
+        with RunLock(args.output):
+            result = prepare_tfrecords(
+                args.input, tokenizer, args.output, num_shards=args.shards,
+                sequence_length=args.sequence_length, seed=args.seed,
+            )
         print(json.dumps(result, indent=2, default=str))
     elif args.verb == "pretrain":
         _require(args, "output")

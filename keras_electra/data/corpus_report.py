@@ -5,6 +5,7 @@ import logging
 
 
 logger = logging.getLogger("keras_electra.data")
+_LOGGED = set()
 
 
 @dataclasses.dataclass
@@ -65,10 +66,24 @@ class CorpusReport:
             f"{self.tokens} tokens, {self.examples} examples"
         )
 
-    def log(self):
-        """Log the summary once, at INFO level (WARNING if anything was bad)."""
+    def log(self, prefix=None):
+        """Log the summary, at INFO level (WARNING if anything was bad).
+
+        Args:
+            prefix: str or None. Says the counts cover only part of the
+                corpus (e.g. `"first 512 lines"`); the file counts are
+                always complete. Defaults to `None` (a full pass).
+        """
         bad = (
             self.skipped_files or self.invalid_utf8_lines or self.cut_lines
         )
         level = logging.WARNING if bad else logging.INFO
-        logger.log(level, "Corpus report: %s", self.summary())
+        scope = (
+            f" ({prefix}; the full report follows the first pass)"
+            if prefix else ""
+        )
+        message = f"Corpus report{scope}: {self.summary()}"
+        if message in _LOGGED:  # the same corpus read again (a resume, ...)
+            return
+        _LOGGED.add(message)
+        logger.log(level, "%s", message)

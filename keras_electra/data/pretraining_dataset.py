@@ -1,5 +1,6 @@
 """Streaming pre-training data: text files -> packed `[CLS] A [SEP] B [SEP]`."""
 
+import copy
 import random
 
 import numpy as np
@@ -236,6 +237,45 @@ def packed_blocks(
         yield tuple(np.stack(x) for x in zip(*block))
 
 
+def _scan(files, paths, tokenizer, sequence_length, batch_size, repeat,
+          report, options):
+    """Pack the corpus until one batch of examples; log what was seen.
+
+    Returns whether the scan covered the whole corpus (then `report` is
+    complete and logged); raises if the corpus gives no example, or fewer
+    than one batch when the dataset does not repeat.
+    """
+    seen = copy.deepcopy(report)
+    examples = 0
+    complete = True
+    blocks = packed_blocks(
+        paths, tokenizer, sequence_length, random.Random(0), seen,
+        block_size=1, **options,
+    )
+    for block in blocks:
+        examples += len(block[0])
+        if examples >= batch_size:
+            complete = False
+            break
+    blocks.close()
+    if examples == 0:
+        raise text_files.no_usable_text_error(files, tokenizer)
+    if complete:
+        report.__dict__.update(seen.__dict__)
+        report.log()
+        if examples < batch_size and not repeat:
+            raise ValueError(
+                f"The corpus packs into {examples} examples of "
+                f"{sequence_length} tokens, fewer than one batch of "
+                f"{batch_size} (the last partial batch is dropped, so "
+                "nothing would be trained). Use a smaller batch_size, more "
+                "text, or repeat=True."
+            )
+    else:
+        seen.log(prefix=f"first {seen.lines} lines")
+    return complete
+
+
 def pretraining_dataset(
     files,
     tokenizer,
@@ -282,7 +322,10 @@ def pretraining_dataset(
         max_line_chars: int. Longer lines are cut (and counted).
         report: `CorpusReport` or None. Filled with counts as the data
             streams; logged once at the end of the first pass. Also reachable
-            as `dataset.report`.
+            as `dataset.report`. Before that, when the dataset is made, the
+            corpus is packed until one batch of examples and a report of
+            those first lines is logged (the file counts, skipped files
+            included, are complete there).
 
     Returns:
         A `tf.data.Dataset` of dicts `{"token_ids", "segment_ids",
@@ -290,6 +333,10 @@ def pretraining_dataset(
 
     Raises:
         FileNotFoundError: a path is missing or a glob matches nothing.
+        ValueError: the files pack into no example (the message names
+            each file and why: empty, binary, corrupt or truncated gzip,
+            only blank lines), or, without `repeat`, into fewer than one
+            batch.
 
     Example:
     ```python
@@ -306,13 +353,18 @@ def pretraining_dataset(
     report = report if report is not None else CorpusReport()
     paths, report = text_files.readable_files(files, report)
     if not paths:
-        raise ValueError(
-            "No readable text among the files: " + report.summary()
-        )
+        raise text_files.no_usable_text_error(files, tokenizer)
     options = dict(
         short_seq_prob=short_seq_prob,
         single_segment_prob=single_segment_prob,
         max_line_chars=max_line_chars,
+    )
+    # A bounded scan before any training: the corpus report is printed up
+    # front, and a corpus that packs into no example is an error here
+    # instead of a generator that loops forever.
+    complete = _scan(
+        files, paths, tokenizer, sequence_length, batch_size, repeat,
+        report, options,
     )
 
     def generate():
@@ -326,12 +378,13 @@ def pretraining_dataset(
             if last[0] != order:
                 last = (order, tokenized_lines(
                     order, tokenizer, max_line_chars))
+            first = epoch == 0 and not complete
             yield from packed_blocks(
                 order, tokenizer, sequence_length, rng,
-                report if epoch == 0 else CorpusReport(), data=last[1],
+                report if first else CorpusReport(), data=last[1],
                 **options,
             )
-            if epoch == 0:
+            if first:
                 report.log()
             epoch += 1
             if not repeat:

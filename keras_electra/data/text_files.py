@@ -3,6 +3,7 @@
 import glob
 import gzip
 import os
+import zlib
 
 import tensorflow as tf
 
@@ -53,19 +54,62 @@ def is_gzip(path):
     return os.fspath(path).endswith(".gz")
 
 
+def _check_gzip(path):
+    """Decompress a `.gz` file to its end; return `None` or what is wrong.
+
+    A valid header does not make a valid file: the body can be corrupt
+    (`zlib.error` mid-stream) or cut short (no end-of-stream marker), and
+    a streaming reader would either crash without the file's name or
+    silently read half of it. Results are cached by path, size and mtime,
+    so each file is checked once per process.
+    """
+    stat = os.stat(path)
+    key = (os.path.abspath(path), stat.st_size, stat.st_mtime_ns)
+    if key not in _GZIP_CHECKED:
+        reason = None
+        try:
+            with gzip.open(path, "rb") as f:
+                while f.read(1 << 22):
+                    pass
+        except EOFError as e:
+            reason = f"truncated gzip ({e})"
+        except (OSError, zlib.error) as e:
+            reason = f"corrupt gzip ({type(e).__name__}: {e})"
+        _GZIP_CHECKED[key] = reason
+    return _GZIP_CHECKED[key]
+
+
+_GZIP_CHECKED = {}
+
+
 def sniff_file(path):
     """Return `None` if `path` looks like readable text, else a reason.
 
-    Reads (and for `.gz` decompresses) only the first 8 KB.
+    Reads the first 8 KB of a plain file; a `.gz` file is decompressed to
+    its end once (see `_check_gzip`), so corrupt and truncated archives are
+    named here instead of failing (or ending early) mid-training.
+
+    Example:
+    ```python
+    import gzip
+    with gzip.open("/tmp/cut.txt.gz", "wb") as f:
+        f.write(b"some text\n" * 10000)
+    data = open("/tmp/cut.txt.gz", "rb").read()
+    open("/tmp/cut.txt.gz", "wb").write(data[: len(data) // 2])
+    assert sniff_file("/tmp/cut.txt.gz").startswith("truncated gzip")
+    ```
     """
     try:
         if is_gzip(path):
+            reason = _check_gzip(path)
+            if reason is not None:
+                return reason
             with gzip.open(path, "rb") as f:
                 head = f.read(SNIFF_BYTES)
         else:
             with open(path, "rb") as f:
                 head = f.read(SNIFF_BYTES)
-    except (OSError, EOFError) as e:
+    except (OSError, EOFError, zlib.error) as e:
         return f"unreadable: {type(e).__name__}: {e}"
     if b"\x00" in head:
         return "binary (NUL byte in the first 8 KB)"
@@ -194,3 +238,65 @@ class Progress:
     def close(self):
         if self._bar is not None:
             self._bar.close()
+
+
+def _read_text_lines(path):
+    opener = gzip.open if is_gzip(path) else open
+    with opener(path, "rb") as f:
+        for raw in f:
+            yield raw.decode("utf-8", errors="replace")
+
+
+def no_usable_text_error(files, tokenizer=None, what="text"):
+    """A `ValueError` naming every input file and why it gave nothing.
+
+    Called when a pass over the corpus produced no usable line or example.
+    Checks each file again in Python (only on this error path): empty,
+    skipped (binary, corrupt or truncated gzip), only blank lines, or only
+    characters the tokenizer drops.
+
+    Args:
+        files: str or list of str. The files, folders or globs given.
+        tokenizer: callable turning a string into ids, or None.
+        what: str. What was missing, for the message.
+
+    Example:
+    ```python
+    open("/tmp/blank.txt", "w").write("\\n \\n")
+    error = no_usable_text_error(["/tmp/blank.txt"])
+    assert "only blank lines" in str(error)
+    ```
+    """
+    paths = resolve_files(files)
+    reasons = []
+    for path in paths:
+        if os.path.getsize(path) == 0:
+            reasons.append((path, "empty (0 bytes)"))
+            continue
+        reason = sniff_file(path)
+        if reason is not None:
+            reasons.append((path, reason))
+            continue
+        lines = nonblank = tokens = 0
+        for line in _read_text_lines(path):
+            lines += 1
+            line = line.strip()
+            if line:
+                nonblank += 1
+                if tokenizer is not None and not tokens:
+                    tokens += len(list(tokenizer(line)))
+        if not nonblank:
+            reasons.append((path, f"only blank lines ({lines} lines)"))
+        elif tokenizer is not None and not tokens:
+            reasons.append(
+                (path, f"{nonblank} non-blank lines, but the tokenizer "
+                 "makes no word piece of them")
+            )
+        else:
+            reasons.append((path, f"{nonblank} non-blank lines"))
+    detail = "; ".join(f"{p}: {r}" for p, r in reasons)
+    return ValueError(
+        f"No usable {what} in the {len(paths)} input file(s): {detail}. "
+        "Give UTF-8 text files (or .gz) with one sentence or paragraph a "
+        "line and blank lines between documents."
+    )

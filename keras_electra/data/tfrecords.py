@@ -1,5 +1,6 @@
 """Write packed pre-training examples to sharded TFRecords once; read them."""
 
+import logging
 import os
 import random
 
@@ -84,9 +85,7 @@ def prepare_tfrecords(
     report = report if report is not None else CorpusReport()
     paths, report = text_files.readable_files(files, report)
     if not paths:
-        raise ValueError(
-            "No readable text among the files: " + report.summary()
-        )
+        raise text_files.no_usable_text_error(files, tokenizer)
     rng = random.Random(seed)
     rng.shuffle(paths)
     os.makedirs(output_dir, exist_ok=True)
@@ -123,13 +122,54 @@ def prepare_tfrecords(
         for writer in writers:
             writer.close()
         bar.close()
+    if written == 0:
+        for path in shard_paths:
+            os.remove(path)
+        raise text_files.no_usable_text_error(files, tokenizer)
     report.log()
+    if written < num_shards:
+        logging.getLogger("keras_electra.data").warning(
+            "Only %d examples for %d shards: %d shard files are empty (a "
+            "multi-worker job needs at least one example per worker).",
+            written, num_shards, num_shards - written,
+        )
     return {
         "files": shard_paths,
         "examples": written,
         "pattern": os.path.join(output_dir, f"{prefix}-*-of-*.tfrecord"),
         "report": report,
     }
+
+
+def _check_shards(files, pattern, sequence_length):
+    """Fail fast on shards with no example or another sequence length.
+
+    A repeating reader over empty shards loops forever; a length mismatch
+    would fail inside the training step without a file name.
+    """
+    for path in files:
+        try:
+            record = next(iter(tf.data.TFRecordDataset(path).take(1)), None)
+        except tf.errors.OpError as e:
+            raise ValueError(
+                f"Cannot read the TFRecord shard '{path}': {e.message}"
+            ) from None
+        if record is None:
+            continue
+        example = tf.train.Example.FromString(record.numpy())
+        found = len(example.features.feature["token_ids"].int64_list.value)
+        if found != sequence_length:
+            raise ValueError(
+                f"The shard '{path}' holds examples of {found} tokens, but "
+                f"sequence_length={sequence_length}: read it with "
+                f"--sequence-length {found} or prepare the shards again."
+            )
+        return
+    raise ValueError(
+        f"The TFRecord shards {files} (pattern {pattern!r}) hold no example. "
+        "Prepare them again from text that packs into examples "
+        "(`keras-electra prepare`)."
+    )
 
 
 def tfrecord_dataset(
@@ -181,6 +221,7 @@ def tfrecord_dataset(
             )
         files = files[input_context.input_pipeline_id :: n]
         batch_size = input_context.get_per_replica_batch_size(batch_size)
+    _check_shards(files, pattern, sequence_length)
     ds = tf.data.Dataset.from_tensor_slices(files)
     if shuffle_buffer:
         ds = ds.shuffle(len(files), seed=seed)

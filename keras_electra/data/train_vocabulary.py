@@ -8,6 +8,15 @@ from keras_electra.data.corpus_report import CorpusReport
 from keras_electra.data.electra_tokenizer import SPECIAL_TOKENS
 
 
+def _has_text(paths, max_line_chars):
+    """Whether any line of the files is non-blank (reads up to the first)."""
+    lines = text_files.line_dataset(paths, document_breaks=False)
+    lines = lines.batch(1024).map(
+        lambda x: text_files.clean_lines(x, max_line_chars)[0]
+    ).unbatch().filter(lambda line: tf.not_equal(line, ""))
+    return next(iter(lines.take(1)), None) is not None
+
+
 def train_vocabulary(
     files_or_globs,
     vocabulary_size=30522,
@@ -46,6 +55,8 @@ def train_vocabulary(
 
     Raises:
         FileNotFoundError: a path is missing or a glob matches nothing.
+        ValueError: no file holds a non-blank line (each file is named,
+            with the reason).
 
     Example:
     ```python
@@ -58,10 +69,8 @@ def train_vocabulary(
     """
     report = report if report is not None else CorpusReport()
     paths, report = text_files.readable_files(files_or_globs, report)
-    if not paths:
-        raise ValueError(
-            "No readable text among the files: " + report.summary()
-        )
+    if not paths or not _has_text(paths, max_line_chars):
+        raise text_files.no_usable_text_error(files_or_globs)
     bar = text_files.Progress("vocabulary: reading", " lines", enabled=progress)
 
     def count(counts):

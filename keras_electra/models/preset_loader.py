@@ -13,6 +13,7 @@ import os
 
 import keras
 
+from keras_electra.models.checked_weights import load_weights_checked
 from keras_electra.models.electra_presets import PRESETS
 
 CONFIG_FILE = "config.json"
@@ -200,17 +201,18 @@ def _load_own(cls, path, config, load_weights, **kwargs):
                 f"Preset folder '{path}' has no {WEIGHTS_FILE}; pass "
                 "load_weights=False to build the architecture only."
             )
-        try:
-            saved.load_weights(weights_path)
-        except ValueError as e:
-            if not kwargs:
-                raise
-            raise ValueError(
-                f"The weights in '{weights_path}' do not fit the model built "
-                f"with the overrides {kwargs}: change only arguments that "
-                f"keep the weight shapes (dropout, ...), or load with "
-                f"load_weights=False. Keras said: {e}"
-            ) from e
+        load_weights_checked(
+            saved, weights_path,
+            context=(
+                f"The model was built from '{path}/config.json' with the "
+                f"overrides {kwargs}: change only arguments that keep the "
+                "weight shapes (dropout, ...), or load with "
+                "load_weights=False."
+                if kwargs else
+                f"The model was built from '{path}/config.json': the config "
+                "and the weights come from different models."
+            ),
+        )
     if isinstance(saved, cls):
         return saved
     if issubclass(cls, ElectraBackbone):

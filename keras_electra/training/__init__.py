@@ -2,7 +2,9 @@
 
 from keras_electra.training.optimizers import electra_optimizer
 from keras_electra.training.schedules import LinearWarmupLinearDecay
+from keras_electra.training.callbacks import BackupError
 from keras_electra.training.callbacks import StepBackup
+from keras_electra.training.callbacks import TensorBoardScalars
 from keras_electra.training.callbacks import latest_backup
 from keras_electra.training.callbacks import prune_backups
 from keras_electra.training.callbacks import read_backup_state
@@ -18,6 +20,8 @@ from keras_electra.training.distribution import num_replicas
 from keras_electra.training.pretrain import dataset_at
 from keras_electra.training.pretrain import load_initial_weights
 from keras_electra.training.pretrain import pretrain
+from keras_electra.training.run_lock import RunFolderLocked
+from keras_electra.training.run_lock import RunLock
 from keras_electra.training.layerwise_decay import FINE_TUNING_PRESETS
 from keras_electra.training.layerwise_decay import LayerwiseAdamW
 from keras_electra.training.layerwise_decay import fine_tuning_optimizer

@@ -23,6 +23,7 @@ The data position is not stored: `pretrain()` rebuilds the deterministic
 input stream and skips the consumed batches.
 """
 
+import errno
 import hashlib
 import json
 import os
@@ -32,6 +33,10 @@ import uuid
 
 import keras
 import numpy as np
+
+from keras_electra.models.checked_weights import load_weights_checked
+from keras_electra.models.checked_weights import weights_file_bytes
+from keras_electra.models.checked_weights import writable_bytes
 
 WEIGHTS_FILE = "model.weights.h5"
 STATE_FILE = "state.json"
@@ -146,10 +151,33 @@ def write_backup(model, backup_dir, step, keep=2, extra_state=None):
     final = os.path.join(backup_dir, f"ckpt-{step:010d}")
     if os.path.isdir(final) and read_backup_state(final) is not None:
         return final
+    needed, room = weights_file_bytes(model), writable_bytes(backup_dir)
+    if room < needed:
+        # Refuse before HDF5 starts: a weights write that fails half-way
+        # leaves HDF5 in a state that can crash the process later.
+        raise OSError(
+            errno.ENOSPC,
+            f"{needed} bytes needed for {WEIGHTS_FILE}, {room} writable",
+            backup_dir,
+        )
     temp = os.path.join(
         backup_dir, f"{_TEMP_PREFIX}{step:010d}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     )
     os.makedirs(temp)
+    try:
+        _write_into(model, temp, step, extra_state)
+    except BaseException:
+        shutil.rmtree(temp, ignore_errors=True)
+        raise
+    if os.path.isdir(final):  # an incomplete folder with this name
+        shutil.rmtree(final)
+    os.rename(temp, final)
+    _fsync(backup_dir)
+    prune_backups(backup_dir, keep)
+    return final
+
+
+def _write_into(model, temp, step, extra_state):
     weights = os.path.join(temp, WEIGHTS_FILE)
     if model.optimizer is not None and not model.optimizer.built:
         model.optimizer.build(model.trainable_variables)
@@ -176,12 +204,6 @@ def write_backup(model, backup_dir, step, keep=2, extra_state=None):
         f.flush()
         os.fsync(f.fileno())
     _fsync(weights)
-    if os.path.isdir(final):  # an incomplete folder with this name
-        shutil.rmtree(final)
-    os.rename(temp, final)
-    _fsync(backup_dir)
-    prune_backups(backup_dir, keep)
-    return final
 
 
 def prune_backups(backup_dir, keep=2):
@@ -250,7 +272,11 @@ def restore_backup(model, path):
         raise ValueError(f"Not a complete backup: {path}")
     if model.optimizer is not None and not model.optimizer.built:
         model.optimizer.build(model.trainable_variables)
-    model.load_weights(os.path.join(path, WEIGHTS_FILE))
+    load_weights_checked(
+        model, os.path.join(path, WEIGHTS_FILE),
+        context="The backup was written by a differently sized model: "
+        "resume with the same preset and options, or use a new run folder.",
+    )
     saved = state.get("state_variables", {"paths": [], "values": []})
     names, variables = _state_variables(model)
     if [_base_path(n) for n in names] != [
@@ -282,6 +308,22 @@ def _state_variables(model):
     return [v.path for v in variables], variables
 
 
+class BackupError(OSError):
+    """A backup could not be written (disk full, permissions, ...).
+
+    Training stops at that step; the newest complete backup is kept, so the
+    same command resumes from it once the cause is fixed.
+
+    Example:
+    ```python
+    try:
+        result = pretrain(model, dataset_fn, steps=1000, backup_dir="runs/b")
+    except BackupError as e:
+        print(e)  # names the step, the folder and the backup kept
+    ```
+    """
+
+
 class StepBackup(keras.callbacks.Callback):
     """Back up the full training state atomically every `backup_every` steps.
 
@@ -291,11 +333,20 @@ class StepBackup(keras.callbacks.Callback):
     shared `backup_dir` (see `pretrain`). Restoring is done by
     `restore_backup(model, latest_backup(backup_dir))` before `fit()`.
 
+    It also keeps the run's epoch logs in `history` (a dict of metric name
+    -> list, like `History.history`) and writes them into every backup, so
+    a resumed run's curves start where the killed one's did (a backup due
+    on an epoch's last step is written after that epoch's logs). A backup
+    that fails (a full disk, say) stops training cleanly: the error is kept
+    in `error`, the half-written folder removed and the older backups left.
+
     Args:
         backup_dir: str.
         backup_every: int. Steps between backups. Defaults to `1000`.
         keep: int. Backups to keep. Defaults to `2`.
         initial_step: int. Steps already taken. Defaults to `0`.
+        history: dict. Epoch logs of the run so far (from the backup it
+            resumes). Defaults to `None` (empty).
 
     Example:
     ```python
@@ -307,11 +358,12 @@ class StepBackup(keras.callbacks.Callback):
     backup = StepBackup("/tmp/example_step_backups", backup_every=2)
     model.fit(np.ones((8, 3)), np.ones((8, 1)), batch_size=2, verbose=0,
               callbacks=[backup])
-    assert backup.step == 4
+    assert backup.step == 4 and len(backup.history["loss"]) == 1
     ```
     """
 
-    def __init__(self, backup_dir, backup_every=1000, keep=2, initial_step=0):
+    def __init__(self, backup_dir, backup_every=1000, keep=2, initial_step=0,
+                 history=None):
         super().__init__()
         if backup_every < 1 or keep < 1:
             raise ValueError(
@@ -322,8 +374,11 @@ class StepBackup(keras.callbacks.Callback):
         self.backup_every = backup_every
         self.keep = keep
         self.step = initial_step
+        self.history = {k: list(v) for k, v in (history or {}).items()}
+        self.error = None
         self._last_saved = initial_step
         self._last_batch = -1
+        self._due = False
 
     def on_train_begin(self, logs=None):
         self._last_saved = self.step
@@ -336,13 +391,112 @@ class StepBackup(keras.callbacks.Callback):
         self.step += batch - self._last_batch
         self._last_batch = batch
         if self.step - self._last_saved >= self.backup_every:
+            last_of_epoch = batch + 1 >= (self.params or {}).get("steps", 0)
+            if last_of_epoch:
+                self._due = True  # after this epoch's logs
+            else:
+                self.save()
+
+    def on_epoch_end(self, epoch, logs=None):
+        for key, value in (logs or {}).items():
+            self.history.setdefault(key, []).append(float(value))
+        if self._due:
             self.save()
 
     def on_train_end(self, logs=None):
-        if self.step != self._last_saved:
+        if self.step != self._last_saved and self.error is None:
             self.save()
 
     def save(self):
         """Write a backup of the current state now."""
-        write_backup(self.model, self.backup_dir, self.step, keep=self.keep)
+        self._due = False
+        try:
+            write_backup(
+                self.model, self.backup_dir, self.step, keep=self.keep,
+                extra_state={"history": self.history},
+            )
+        except OSError as e:
+            self.error = BackupError(
+                f"Writing the backup of step {self.step} into "
+                f"'{self.backup_dir}' failed: {e}. The newest complete "
+                f"backup ({latest_backup(self.backup_dir)}) is kept; fix "
+                "the cause (free disk space, ...) and run the same command "
+                "to resume from it."
+            )
+            self.error.__cause__ = e
+            self.model.stop_training = True
+            return
         self._last_saved = self.step
+
+
+class TensorBoardScalars(keras.callbacks.Callback):
+    """Training scalars for TensorBoard, flushed as they are written.
+
+    `keras.callbacks.TensorBoard` queues events and flushes them every two
+    minutes or at the end of `fit()`, so a process killed mid-run leaves an
+    empty events file. This writes every metric every `update_freq` steps
+    and at each epoch end, tagged with the optimizer's global step (so a
+    resumed run continues the same curves), and flushes each time.
+
+    Needs TensorFlow (for `tf.summary`), on any Keras backend.
+
+    Args:
+        log_dir: str. Events go to `log_dir/train`.
+        update_freq: int. Steps between batch-level points. Defaults to
+            `50`.
+
+    Example:
+    ```python
+    import numpy as np
+    import keras
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    model.fit(np.ones((8, 3)), np.ones((8, 1)), batch_size=2, verbose=0,
+              callbacks=[TensorBoardScalars("/tmp/example_logs")])
+    ```
+    """
+
+    def __init__(self, log_dir, update_freq=50):
+        super().__init__()
+        self.log_dir = log_dir
+        self.update_freq = update_freq
+        self._writer = None
+        self._step = 0
+        self._last_batch = -1
+
+    def on_train_begin(self, logs=None):
+        self._step = int(
+            keras.ops.convert_to_numpy(self.model.optimizer.iterations)
+        )
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._last_batch = -1
+
+    def _write(self, prefix, logs):
+        import tensorflow as tf
+
+        if self._writer is None:
+            self._writer = tf.summary.create_file_writer(
+                os.path.join(self.log_dir, "train")
+            )
+        with self._writer.as_default():
+            for key, value in (logs or {}).items():
+                tf.summary.scalar(prefix + key, float(value), step=self._step)
+        self._writer.flush()
+
+    def on_train_batch_end(self, batch, logs=None):
+        before = self._step
+        self._step += batch - self._last_batch
+        self._last_batch = batch
+        if self.update_freq and (
+            self._step // self.update_freq > before // self.update_freq
+        ):
+            self._write("batch_", logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._write("epoch_", logs)
+
+    def on_train_end(self, logs=None):
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None

@@ -6,12 +6,14 @@ import os
 
 import keras
 
+from keras_electra.models.checked_weights import load_weights_checked
 from keras_electra.training.callbacks import StepBackup
 from keras_electra.training.callbacks import latest_backup
 from keras_electra.training.callbacks import prune_backups
 from keras_electra.training.callbacks import restore_backup
 from keras_electra.training.distribution import clip_after_all_reduce
 from keras_electra.training.distribution import distribution_scope
+from keras_electra.training.run_lock import RunLock
 
 
 def _worker_index():
@@ -171,7 +173,7 @@ def load_initial_weights(model, init_from):
         source = keras.saving.load_model(init_from, compile=False)
         model.set_weights(source.get_weights())
     elif init_from.endswith(".weights.h5"):
-        model.load_weights(init_from)
+        load_weights_checked(model, init_from)
     else:
         raise ValueError(
             "`init_from` must be a `.weights.h5` file, a `.keras` file or a "
@@ -244,8 +246,14 @@ def pretrain(
 
     Returns:
         dict: `{"model", "start_step", "step", "history"}`: the trained
-        model, where this call started, where it ended, and the merged
-        `History.history` of its `fit()` calls.
+        model, where this call started, where it ended, and the epoch logs
+        of the whole run (those of earlier, interrupted calls come back
+        from the backup, see `StepBackup`).
+
+    Raises:
+        RunFolderLocked: another live process trains into `backup_dir`.
+        BackupError: a backup could not be written (training stopped
+            there; the previous complete backup is kept).
 
     Example:
     ```python
@@ -292,21 +300,31 @@ def pretrain(
     if not model.built:
         _symbolic_build(model, dataset_at(dataset_fn, 0).element_spec)
     own_dir = _worker_backup_dir(backup_dir)
-    os.makedirs(own_dir, exist_ok=True)
-    prune_backups(own_dir, keep)
+    with RunLock(own_dir):
+        return _fit_with_backups(
+            model, dataset_fn, steps, own_dir, steps_per_epoch,
+            backup_every, keep, init_from, callbacks, verbose,
+        )
 
+
+def _fit_with_backups(model, dataset_fn, steps, own_dir, steps_per_epoch,
+                      backup_every, keep, init_from, callbacks, verbose):
+    prune_backups(own_dir, keep)
     step = 0
+    history = {}
     latest = latest_backup(own_dir)
     if latest is not None:
-        step = restore_backup(model, latest)["step"]
+        state = restore_backup(model, latest)
+        step, history = state["step"], state.get("history", {})
     elif init_from is not None:
         load_initial_weights(model, init_from)
     start_step = step
 
     _multi_worker_fit_workarounds(model, dataset_at(dataset_fn, 0))
 
-    backup = StepBackup(own_dir, backup_every=backup_every, keep=keep)
-    history = {}
+    backup = StepBackup(
+        own_dir, backup_every=backup_every, keep=keep, history=history
+    )
     while step < steps:
         epoch, offset = divmod(step, steps_per_epoch)
         if offset:  # finish the interrupted epoch
@@ -317,21 +335,24 @@ def pretrain(
         else:  # a last, shorter epoch
             run_steps, epochs = steps - step, 1
         backup.step = step
-        result = model.fit(
+        model.fit(
             dataset_at(dataset_fn, step),
             initial_epoch=epoch,
             epochs=epoch + epochs,
             steps_per_epoch=run_steps,
-            callbacks=[backup] + list(callbacks or []),
+            # The backup runs last, so what the other callbacks write for
+            # a step (logs, events) is on disk before its backup exists.
+            callbacks=list(callbacks or []) + [backup],
             verbose=verbose,
         )
-        for key, values in result.history.items():
-            history.setdefault(key, []).extend(values)
+        if backup.error is not None:
+            raise backup.error
         if backup.step != step + run_steps * epochs:
             # fit() stopped early (a callback or an exhausted dataset).
             step = backup.step
             break
         step = backup.step
+    history = backup.history
     return {
         "model": model,
         "start_step": start_step,
