@@ -276,7 +276,7 @@ class _Payload:
         ({"hidden_act": "gelu_new"}, "hidden_act='gelu_new'.*exact"),
         ({"position_embedding_type": "relative_key"},
          "position_embedding_type='relative_key'"),
-        ({"model_type": "bert"}, "neither"),
+        ({"model_type": "gpt2"}, "neither"),
     ],
 )
 def test_unsupported_config(tmp_path, changes, match):
@@ -446,3 +446,66 @@ def test_pytorch_file_without_torch(tmp_path, monkeypatch):
     with pytest.raises(ImportError, match=r"pytorch_model\.bin.*"
                        r"weights_only=True.*model\.safetensors"):
         huggingface.read_weights(folder)
+
+
+def random_bert(model_cls, seed=0):
+    torch.manual_seed(seed)
+    config = transformers.BertConfig(
+        vocab_size=VOCABULARY_SIZE, hidden_size=32, num_hidden_layers=2,
+        num_attention_heads=2, intermediate_size=64,
+        max_position_embeddings=40, hidden_dropout_prob=0.0,
+        attention_probs_dropout_prob=0.0,
+    )
+    model = getattr(transformers, model_cls)(config)
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.normal_(0.0, 0.3)
+    return model.eval()
+
+
+@pytest.mark.parametrize("hf_cls", ["BertModel", "BertForPreTraining"])
+def test_bert_folder_is_an_electra_encoder(tmp_path, hf_cls, caplog):
+    # BertModel saves `embeddings.*` / `pooler.*`; the pre-training model
+    # `bert.*` and its two heads.
+    reference = random_bert(hf_cls, seed=5)
+    folder = save(reference, tmp_path)
+    keys = huggingface.read_weights(folder)
+    assert any(k.startswith("bert.") for k in keys) == (hf_cls != "BertModel")
+    encoder = getattr(reference, "bert", reference)
+    inputs = parity_inputs()
+    expected = hf_logits(encoder, inputs)
+    assert np.ptp(expected) > 1e-2
+    caplog.set_level("INFO", logger="keras_electra.convert")
+    backbone = ElectraBackbone.from_preset(folder)
+    assert backbone.embeddings_projection is None
+    np.testing.assert_allclose(
+        to_numpy(backbone(inputs)["sequence_output"]), expected,
+        atol=ATOL, rtol=0,
+    )
+    assert "pooler.dense.weight" in caplog.text  # dropped, with a note
+    # As the discriminator to continue pre-training from: BERT's encoder,
+    # a fresh replaced-token head.
+    discriminator = ElectraDiscriminator.from_preset(folder)
+    np.testing.assert_allclose(
+        to_numpy(discriminator.backbone(inputs)["sequence_output"]),
+        expected, atol=ATOL, rtol=0,
+    )
+    assert to_numpy(discriminator(inputs)).shape == (2, 12)
+    # Any task: the encoder, and the task's own head.
+    tagger = _Tagger.from_preset(folder)
+    np.testing.assert_allclose(
+        to_numpy(tagger.backbone(inputs)["sequence_output"]), expected,
+        atol=ATOL, rtol=0,
+    )
+
+
+def test_bert_masked_lm_is_an_electra_generator(tmp_path):
+    reference = random_bert("BertForMaskedLM", seed=9)
+    folder = save(reference, tmp_path)
+    inputs = parity_inputs()
+    expected = hf_logits(reference, inputs)
+    generator = ElectraGenerator.from_preset(folder)
+    np.testing.assert_allclose(
+        to_numpy(generator.predict(inputs, verbose=0)), expected,
+        atol=ATOL, rtol=0,
+    )

@@ -29,11 +29,14 @@ Layout differences handled here: torch `Linear` weights are
 """
 
 import json
+import logging
 import os
 import struct
 
 import keras
 import numpy as np
+
+logger = logging.getLogger("keras_electra.convert")
 
 CONFIG_FILE = "config.json"
 SAFETENSORS_FILE = "model.safetensors"
@@ -42,6 +45,16 @@ PYTORCH_FILE = "pytorch_model.bin"
 VOCABULARY_FILE = "vocab.txt"
 
 ENCODER_PREFIX = "electra."
+MODEL_TYPES = ("electra", "bert")
+BERT_PREFIX = "bert."
+# BERT's masked-LM head is ELECTRA's generator head under other names (its
+# decoder weight is tied to the word embeddings, its decoder bias to `bias`).
+BERT_HEAD_NAMES = {
+    "cls.predictions.transform.dense.": "generator_predictions.dense.",
+    "cls.predictions.transform.LayerNorm.": "generator_predictions.LayerNorm.",
+    "cls.predictions.bias": "generator_lm_head.bias",
+    "cls.predictions.decoder.weight": "generator_lm_head.weight",
+}
 DISCRIMINATOR_HEAD = "discriminator_predictions."
 GENERATOR_HEADS = ("generator_predictions.", "generator_lm_head.")
 # Non-trainable buffers saved by some transformers versions.
@@ -117,11 +130,15 @@ def backbone_config(hf_config):
     ```
     """
     model_type = hf_config.get("model_type")
-    if model_type != "electra":
+    if model_type not in MODEL_TYPES:
         raise ValueError(
-            "Expected a Hugging Face ELECTRA config (model_type='electra'), "
-            f"received model_type={model_type!r}."
+            "Expected a Hugging Face ELECTRA or BERT config (model_type="
+            f"'electra' or 'bert'), received model_type={model_type!r}."
         )
+    if model_type == "bert":
+        # BERT has no factorized embeddings: they are as wide as the model.
+        hf_config = dict(hf_config)
+        hf_config.setdefault("embedding_size", hf_config.get("hidden_size"))
     activation = hf_config.get("hidden_act", "gelu")
     if activation != "gelu":
         raise ValueError(
@@ -621,8 +638,54 @@ def assign_weights(model, weights, source="checkpoint"):
         variable.assign(value.astype(variable.dtype))
 
 
+def bert_to_electra(weights):
+    """Rename a Hugging Face BERT state dict to ELECTRA's tensor names.
+
+    An ELECTRA discriminator's encoder is BERT's encoder minus the pooler:
+    `bert.*` (or unprefixed `embeddings.*` / `encoder.*`) becomes
+    `electra.*`, the masked-LM head `cls.predictions.*` becomes the
+    generator head. The pooler, the next-sentence head and any task head
+    have no ELECTRA counterpart and are dropped.
+
+    Args:
+        weights: dict from BERT tensor name to array.
+
+    Returns:
+        `(weights, dropped)`: the renamed dict and the sorted names dropped.
+
+    Example:
+    ```python
+    renamed, dropped = bert_to_electra({
+        "bert.embeddings.word_embeddings.weight": 1,
+        "bert.pooler.dense.weight": 2})
+    assert list(renamed) == ["electra.embeddings.word_embeddings.weight"]
+    assert dropped == ["bert.pooler.dense.weight"]
+    ```
+    """
+    renamed, dropped = {}, []
+    for key, value in weights.items():
+        name = key[len(BERT_PREFIX):] if key.startswith(BERT_PREFIX) else key
+        if name.startswith(("embeddings.", "encoder.")):
+            renamed[ENCODER_PREFIX + name] = value
+            continue
+        for old, new in BERT_HEAD_NAMES.items():
+            if name.startswith(old):
+                renamed[new + name[len(old):]] = value
+                break
+        else:
+            dropped.append(key)  # pooler, cls.seq_relationship, task heads
+    return renamed, sorted(dropped)
+
+
 def load(cls, path, load_weights=True, **kwargs):
-    """Build `cls` from a local Hugging Face ELECTRA folder.
+    """Build `cls` from a local Hugging Face ELECTRA or BERT folder.
+
+    A BERT folder (`model_type: bert`: `BertModel`, `BertForPreTraining`,
+    `BertForMaskedLM`, ...) is read as an ELECTRA encoder (see
+    `bert_to_electra`; the pooler and next-sentence head are dropped, with
+    a log message). Loaded as `ElectraDiscriminator`, to continue
+    pre-training from BERT, it gets BERT's encoder and a freshly
+    initialized replaced-token head.
 
     Called by `from_preset()` for folders whose `config.json` has
     `model_type: electra`. Keyword arguments that name `ElectraBackbone`
@@ -652,21 +715,36 @@ def load(cls, path, load_weights=True, **kwargs):
     ```
     """
     from keras_electra.models import ElectraBackbone
+    from keras_electra.models import ElectraDiscriminator
     from keras_electra.models import preset_loader
 
-    config = backbone_config(preset_loader.read_config(path))
+    hf_config = preset_loader.read_config(path)
+    is_bert = hf_config.get("model_type") == "bert"
+    config = backbone_config(hf_config)
     backbone_kwargs, task_kwargs = preset_loader._split_kwargs(
         kwargs, ElectraBackbone
     )
     config.update(backbone_kwargs)
     weights = read_weights(path) if load_weights else None
-    if weights is not None:
+    target = None
+    if weights is not None and is_bert:
+        weights, dropped = bert_to_electra(weights)
+        if dropped:
+            logger.info(
+                "Loading the BERT checkpoint '%s' as an ELECTRA encoder: "
+                "dropped %s (no ELECTRA counterpart).", path, dropped,
+            )
+        if issubclass(cls, ElectraDiscriminator):
+            target = "backbone"  # BERT has no replaced-token head
+    if weights is not None and target is None:
         _check_head(cls, weights, path)
     model = preset_loader.build_from_backbone(
         cls, ElectraBackbone(**config), **task_kwargs
     )
     if weights is not None:
-        assign_weights(model, weights, source=f"'{path}'")
+        assign_weights(
+            model.backbone if target else model, weights, source=f"'{path}'"
+        )
     return model
 
 

@@ -160,14 +160,14 @@ def load_preset(cls, preset, load_weights=True, **kwargs):
         from keras_electra.convert import keras_hub_checkpoint
 
         return keras_hub_checkpoint.load(cls, path, load_weights, **kwargs)
-    if config.get("model_type") == "electra":
+    if config.get("model_type") in ("electra", "bert"):
         from keras_electra.convert import huggingface
 
         return huggingface.load(cls, path, load_weights, **kwargs)
     raise ValueError(
         f"Cannot tell the format of '{path}': its {CONFIG_FILE} is neither a "
         "keras_electra preset, a keras-hub preset, nor a Hugging Face ELECTRA "
-        f"config (model_type={config.get('model_type')!r})."
+        f"or BERT config (model_type={config.get('model_type')!r})."
     )
 
 
