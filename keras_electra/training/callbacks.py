@@ -37,6 +37,7 @@ import numpy as np
 from keras_electra.models.checked_weights import load_weights_checked
 from keras_electra.models.checked_weights import weights_file_bytes
 from keras_electra.models.checked_weights import writable_bytes
+from keras_electra.training.run_lock import pid_alive as _pid_alive
 
 WEIGHTS_FILE = "model.weights.h5"
 STATE_FILE = "state.json"
@@ -235,18 +236,6 @@ def prune_backups(backup_dir, keep=2):
             if len(pid) > 1 and pid[1].isdigit() and _pid_alive(int(pid[1])):
                 continue
             shutil.rmtree(os.path.join(backup_dir, name), ignore_errors=True)
-
-
-def _pid_alive(pid):
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def restore_backup(model, path):

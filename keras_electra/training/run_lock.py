@@ -29,7 +29,14 @@ class RunFolderLocked(RuntimeError):
     """
 
 
-def _pid_alive(pid):
+def pid_alive(pid):
+    """Whether a process `pid` runs on this host (os.kill(pid, 0)).
+
+    Example:
+    ```python
+    assert pid_alive(os.getpid())
+    ```
+    """
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -122,7 +129,7 @@ class RunLock:
             time.sleep(0.2)
             holder = _read_holder(self.path)
         same_host = holder and holder.get("host") == socket.gethostname()
-        if same_host and not _pid_alive(int(holder.get("pid", -1))):
+        if same_host and not pid_alive(int(holder.get("pid", -1))):
             logger.warning(
                 "Replacing the stale lock of %s in '%s' (that process has "
                 "ended).", _describe(holder), self.folder,
