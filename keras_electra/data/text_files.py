@@ -247,7 +247,7 @@ def _read_text_lines(path):
             yield raw.decode("utf-8", errors="replace")
 
 
-def no_usable_text_error(files, tokenizer=None, what="text"):
+def no_usable_text_error(files, tokenizer=None):
     """A `ValueError` naming every input file and why it gave nothing.
 
     Called when a pass over the corpus produced no usable line or example.
@@ -258,7 +258,6 @@ def no_usable_text_error(files, tokenizer=None, what="text"):
     Args:
         files: str or list of str. The files, folders or globs given.
         tokenizer: callable turning a string into ids, or None.
-        what: str. What was missing, for the message.
 
     Example:
     ```python
@@ -296,7 +295,7 @@ def no_usable_text_error(files, tokenizer=None, what="text"):
             reasons.append((path, f"{nonblank} non-blank lines"))
     detail = "; ".join(f"{p}: {r}" for p, r in reasons)
     return ValueError(
-        f"No usable {what} in the {len(paths)} input file(s): {detail}. "
+        f"No usable text in the {len(paths)} input file(s): {detail}. "
         "Give UTF-8 text files (or .gz) with one sentence or paragraph a "
         "line and blank lines between documents."
     )
