@@ -4,6 +4,7 @@ import os
 
 import keras_hub
 from keras.src.saving import serialization_lib
+from keras_hub.src.utils.tensor_utils import preprocessing_function
 
 from keras_electra.api_export import keras_electra_export
 
@@ -11,6 +12,80 @@ PAD, UNK, CLS, SEP, MASK = "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"
 # BERT order: the ids a freshly trained vocabulary gets.
 SPECIAL_TOKENS = (PAD, UNK, CLS, SEP, MASK)
 VOCAB_FILENAME = "vocabulary.txt"
+# Hugging Face's BertTokenizer(Fast) turns a word of more characters than
+# this into [UNK] (`max_input_chars_per_word`).
+MAX_CHARS_PER_WORD = 100
+
+# Hugging Face's BertNormalizer, step by step, as RE2 patterns:
+# 1. delete NUL, U+FFFD and "other" characters (Cc, Cf, Co) except \t \n \r;
+_CONTROL_REGEX = (
+    r"[\x{0}-\x{8}\x{B}\x{C}\x{E}-\x{1F}\x{7F}-\x{9F}\p{Cf}\p{Co}\x{FFFD}]"
+)
+# 2. map the remaining white space to a plain space;
+_WHITESPACE_REGEX = r"[\t\n\r\p{Zs}\x{2028}\x{2029}]"
+# 3. surround CJK ideographs with spaces (BERT's ranges);
+_CJK_REGEX = (
+    r"[\x{4E00}-\x{9FFF}\x{3400}-\x{4DBF}\x{20000}-\x{2A6DF}"
+    r"\x{2A700}-\x{2B73F}\x{2B740}-\x{2B81F}\x{2B820}-\x{2CEAF}"
+    r"\x{F900}-\x{FAFF}\x{2F800}-\x{2FA1F}]"
+)
+# then split on spaces and on punctuation: every non-alphanumeric printable
+# ASCII character and Unicode category P*, kept as its own word.
+_PUNCTUATION_REGEX = r"[!-/:-@\[-`{-~\p{P}]"
+
+
+def bert_normalize(text, lowercase=True, strip_accents=None):
+    """Normalize strings exactly as Hugging Face's `BertTokenizerFast` does.
+
+    `text` is a string tensor of any shape. Steps, in Hugging Face's order:
+    delete control and format characters, NUL and U+FFFD; map white space to
+    " "; put spaces around CJK ideographs; if `strip_accents` (which defaults
+    to `lowercase`, as in Hugging Face), decompose (NFD) and delete
+    combining marks; if `lowercase`, map each character to its lower case
+    (no NFKC: "…", "½" and "ﬁ" stay as they are; "Σ" is always "σ").
+
+    Example:
+    ```python
+    bert_normalize(["Café…\u200b Ω"]).numpy()  # [b"cafe\xe2\x80\xa6 \xcf\x89"]
+    ```
+    """
+    import tensorflow as tf
+    import tensorflow_text as tf_text
+
+    if strip_accents is None:
+        strip_accents = lowercase
+    text = tf.strings.regex_replace(text, _CONTROL_REGEX, "")
+    text = tf.strings.regex_replace(text, _WHITESPACE_REGEX, " ")
+    text = tf.strings.regex_replace(text, _CJK_REGEX, r" \0 ")
+    if strip_accents:
+        text = tf_text.normalize_utf8(text, "NFD")
+        text = tf.strings.regex_replace(text, r"\p{Mn}", "")
+    if lowercase:
+        # ICU's lower case (tf.strings.lower) turns a word-final capital
+        # sigma into "ς"; Hugging Face maps each character on its own.
+        text = tf.strings.regex_replace(text, "\u03a3", "\u03c3")
+        text = tf.strings.lower(text, encoding="utf-8")
+    return text
+
+
+def bert_split(text):
+    """Split normalized strings into words (a ragged string tensor).
+
+    Splits on spaces (dropped) and on punctuation and CJK ideographs (kept
+    as words), like Hugging Face's `BertPreTokenizer`.
+
+    Example:
+    ```python
+    bert_split(["the fox, jumped"]).to_list()
+    # [[b"the", b"fox", b",", b"jumped"]]
+    ```
+    """
+    import tensorflow_text as tf_text
+
+    keep = f"{_PUNCTUATION_REGEX}|{_CJK_REGEX}"
+    return tf_text.regex_split(
+        text, delim_regex_pattern=f" |{keep}", keep_delim_regex_pattern=keep
+    )
 
 
 @keras_electra_export
@@ -28,6 +103,11 @@ class ElectraTokenizer(keras_hub.tokenizers.WordPieceTokenizer):
     Called on a string it returns a dense int32 vector; on a batch, a
     `tf.RaggedTensor`. It is a Keras preprocessing layer, so it can be used in
     `tf.data.Dataset.map`.
+
+    Text is normalized and split exactly as Hugging Face's
+    `BertTokenizerFast` does for the same `vocab.txt` (`bert_normalize`,
+    `bert_split`; a word of more than 100 characters is `[UNK]`), so a
+    checkpoint's own vocabulary gives the ids it was trained with.
 
     Args:
         vocabulary: list of str, or str. The word pieces, or the path of a
@@ -55,10 +135,12 @@ class ElectraTokenizer(keras_hub.tokenizers.WordPieceTokenizer):
         self,
         vocabulary=None,
         lowercase=True,
-        strip_accents=True,
+        strip_accents=None,
         sequence_length=None,
         **kwargs,
     ):
+        if strip_accents is None:
+            strip_accents = lowercase
         self._add_special_token(PAD, "pad_token")
         self._add_special_token(UNK, "unk_token")
         self._add_special_token(CLS, "cls_token")
@@ -78,6 +160,65 @@ class ElectraTokenizer(keras_hub.tokenizers.WordPieceTokenizer):
             sequence_length=sequence_length,
             **kwargs,
         )
+
+    def tokenize(self, inputs):
+        """Token ids of strings (see the class docstring).
+
+        Example:
+        ```python
+        vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "hi", "!"]
+        ElectraTokenizer(vocab).tokenize("Hi!")  # [5, 6]
+        ```
+        """
+        if self.special_tokens_in_strings or not self.split:
+            # keras-hub's own pipeline keeps special tokens whole (or takes
+            # words already split).
+            return super().tokenize(inputs)
+        return self._tokenize_bert(inputs)
+
+    @preprocessing_function
+    def _tokenize_bert(self, inputs):
+        import tensorflow as tf
+
+        self._check_vocabulary()
+        if not isinstance(inputs, tf.RaggedTensor):
+            inputs = tf.convert_to_tensor(inputs)
+        unbatched = inputs.shape.rank == 0
+        if unbatched:
+            inputs = tf.expand_dims(inputs, 0)
+        text = bert_normalize(inputs, self.lowercase, self.strip_accents)
+        words = bert_split(text)
+        too_long = tf.strings.length(
+            words.flat_values, unit="UTF8_CHAR"
+        ) > MAX_CHARS_PER_WORD
+        words = words.with_flat_values(
+            tf.where(too_long, self.oov_token, words.flat_values)
+        )
+        tokens = self._bert_word_piece().tokenize(words).merge_dims(-2, -1)
+        if self.sequence_length:
+            shape = tokens.shape.as_list()
+            shape[-1] = self.sequence_length
+            tokens = tokens.to_tensor(shape=shape)
+        if unbatched:
+            tokens = tokens[0]
+        return tokens
+
+    def _bert_word_piece(self):
+        # tf-text's WordPiece with Hugging Face's per-word limit (characters,
+        # checked above, so bytes must not cut first: 4 bytes a character).
+        import tensorflow_text as tf_text
+
+        if getattr(self, "_bert_word_piece_op", None) is None:
+            self._bert_word_piece_op = tf_text.FastWordpieceTokenizer(
+                vocab=self.vocabulary,
+                token_out_type=self.compute_dtype,
+                suffix_indicator=self.suffix_indicator,
+                unknown_token=self.oov_token,
+                no_pretokenization=True,
+                support_detokenization=False,
+                max_bytes_per_word=4 * MAX_CHARS_PER_WORD,
+            )
+        return self._bert_word_piece_op
 
     def set_vocabulary(self, vocabulary):
         """Set the vocabulary (a list or a file path); check special tokens."""
@@ -123,7 +264,12 @@ class ElectraTokenizer(keras_hub.tokenizers.WordPieceTokenizer):
                     f"{duplicates[:10]}; every token must be unique."
                 )
             vocabulary = tokens
+        self._bert_word_piece_op = None
         super().set_vocabulary(vocabulary)
+        if vocabulary is not None:
+            # Built here, eagerly: built inside a tf.data function its
+            # tables would belong to that graph.
+            self._bert_word_piece()
 
     @property
     def vocabulary_size(self):

@@ -2,30 +2,27 @@
 
 Pure Python (standard library only: `unicodedata`), so it ports line by line
 to Kotlin, Swift or C++. It reproduces `keras_electra.data.ElectraTokenizer`
-(keras-hub's `WordPieceTokenizer` on tf-text) for the settings ELECTRA uses:
+(and so Hugging Face's `BertTokenizerFast` on the same `vocab.txt`):
 
-1. CJK ideographs are surrounded by spaces.
-2. Accents are stripped: NFD, then combining marks (category Mn) removed.
-3. Words are split on ASCII whitespace and on control/format characters
-   (categories Cc, Cf), which are dropped, and on punctuation (all non
-   alphanumeric printable ASCII and Unicode category P*) and CJK
-   characters, which are kept as their own words.
-4. Words are lower-cased with NFKC case folding.
-5. WordPiece: greedy longest match from the left, continuation pieces
+1. NUL, U+FFFD and control, format and private-use characters (Unicode
+   categories Cc, Cf, Co) other than tab and newlines are deleted; white
+   space (tab, newlines, category Zs, U+2028/2029) becomes a space.
+2. CJK ideographs are surrounded by spaces.
+3. Accents are stripped when `strip_accents` (default: as `lowercase`):
+   NFD, then combining marks (category Mn) deleted.
+4. Each character is lower-cased on its own (no NFKC, no final sigma).
+5. Words are split on spaces and on punctuation (all non alphanumeric
+   printable ASCII and Unicode category P*) and CJK characters, which are
+   kept as their own words.
+6. WordPiece: greedy longest match from the left, continuation pieces
    prefixed with `##`; a word with no full segmentation, or longer than 100
-   UTF-8 bytes, becomes `[UNK]`.
-6. Packing: `[CLS] pieces[:sequence_length - 2] [SEP]`, then `[PAD]`.
-
-Like the tf-text ops, text after a NUL character is ignored.
-
-Known approximation: step 4 uses Python's `str.casefold` with NFKC, which
-agrees with ICU's NFKC_Casefold on ordinary text; a few exotic code points
-(default-ignorable characters) may differ.
+   characters, becomes `[UNK]`.
+7. Packing: `[CLS] pieces[:sequence_length - 2] [SEP]`, then `[PAD]`.
 """
 
 import unicodedata
 
-MAX_BYTES_PER_WORD = 100
+MAX_CHARS_PER_WORD = 100
 _WHITESPACE = frozenset(" \t\n\r\f")
 _CJK_RANGES = (
     (0x4E00, 0x9FFF),
@@ -64,7 +61,7 @@ class SimpleTokenizer:
         vocabulary: list of str, or the path of a `vocab.txt` (one word piece
             a line; ids are line numbers).
         lowercase: bool. Defaults to `True`.
-        strip_accents: bool. Defaults to `True`.
+        strip_accents: bool or None. Defaults to `None` (as `lowercase`).
         suffix_indicator: str. Defaults to `"##"`.
 
     Example:
@@ -83,7 +80,7 @@ class SimpleTokenizer:
         self,
         vocabulary,
         lowercase=True,
-        strip_accents=True,
+        strip_accents=None,
         suffix_indicator="##",
     ):
         if isinstance(vocabulary, str):
@@ -91,7 +88,9 @@ class SimpleTokenizer:
                 vocabulary = [line.rstrip("\r\n").rstrip() for line in f]
         self.vocabulary = list(vocabulary)
         self.lowercase = lowercase
-        self.strip_accents = strip_accents
+        self.strip_accents = (
+            lowercase if strip_accents is None else strip_accents
+        )
         self.suffix_indicator = suffix_indicator
         self.token_to_id = {}
         for i, token in enumerate(self.vocabulary):
@@ -109,7 +108,15 @@ class SimpleTokenizer:
         self.sep_id = self.token_to_id["[SEP]"]
 
     def split_words(self, text):
-        """Normalize and split `text` into words (steps 1-4).
+        """Normalize and split `text` into words, as Hugging Face does.
+
+        The steps of Hugging Face's `BertNormalizer` and `BertPreTokenizer`
+        (and of `keras_electra.data.bert_normalize`): delete NUL, U+FFFD and
+        control/format/private-use characters except tab and newlines; map
+        white space to " "; space out CJK ideographs; strip accents (NFD,
+        combining marks deleted) when `strip_accents`; lower-case each
+        character when `lowercase` (no NFKC); split on spaces and
+        punctuation.
 
         Example:
         ```python
@@ -117,17 +124,32 @@ class SimpleTokenizer:
             "Café, ok?")  # ["cafe", ",", "ok", "?"]
         ```
         """
-        # The tf-text ops read C strings: nothing after a NUL survives.
-        text = text.split("\x00", 1)[0]
-        text = "".join(f" {c} " if _is_cjk(c) else c for c in text)
+        chars = []
+        for c in text:
+            if ord(c) in (0, 0xFFFD):
+                continue
+            category = unicodedata.category(c)
+            if c not in "\t\n\r" and category in ("Cc", "Cf", "Co"):
+                continue
+            if c in "\t\n\r\u2028\u2029" or category == "Zs":
+                chars.append(" ")
+            elif _is_cjk(c):
+                chars.append(f" {c} ")
+            else:
+                chars.append(c)
+        text = "".join(chars)
         if self.strip_accents:
             text = unicodedata.normalize("NFD", text)
             text = "".join(
                 c for c in text if unicodedata.category(c) != "Mn"
             )
+        if self.lowercase:
+            # Per character (Python's str.lower would turn a final capital
+            # sigma into "ς"; Hugging Face does not).
+            text = "".join(c.lower() for c in text)
         words, current = [], []
         for char in text:
-            if _is_delimiter(char):
+            if char == " ":
                 if current:
                     words.append("".join(current))
                     current = []
@@ -140,13 +162,7 @@ class SimpleTokenizer:
                 current.append(char)
         if current:
             words.append("".join(current))
-        if self.lowercase:
-            words = [
-                unicodedata.normalize("NFKC", unicodedata.normalize(
-                    "NFKC", word).casefold())
-                for word in words
-            ]
-        return [w for w in words if w]
+        return words
 
     def word_pieces(self, word):
         """Greedy longest-match WordPiece ids of one word (step 5).
@@ -157,7 +173,7 @@ class SimpleTokenizer:
         assert SimpleTokenizer(vocab).word_pieces("jumped") == [4, 5]
         ```
         """
-        if len(word.encode("utf-8")) > MAX_BYTES_PER_WORD:
+        if len(word) > MAX_CHARS_PER_WORD:
             return [self.unk_id]
         ids, start = [], 0
         while start < len(word):
