@@ -92,13 +92,19 @@ def _parser():
     p.add_argument("--input", nargs="+", help="Text files, folders or globs.")
     p.add_argument("--output", help="vocab.txt to write.")
     p.add_argument("--size", type=int, default=8192, help="Vocabulary size.")
-    p.add_argument("--cased", action="store_true", help="Keep case/accents.")
+    p.add_argument("--cased", action="store_true",
+                   help="Keep case and accents (a cased vocabulary; "
+                   "tokenizer_config.json beside it records the choice).")
 
     p = verb("prepare", "Pack text into sharded TFRecords, once.")
     p.add_argument("--input", nargs="+", help="Text files, folders or globs.")
     p.add_argument("--vocabulary", help="vocab.txt.")
     p.add_argument("--output", help="Folder for the shards.")
     p.add_argument("--shards", type=int, default=8)
+    p.add_argument("--cased", action="store_true", default=None,
+                   help="Do not lower-case (default: as the vocabulary's "
+                   "tokenizer_config.json says, written by `vocab`; without "
+                   "one, cased if the vocabulary holds capitals).")
     p.add_argument("--sequence-length", type=int, default=128)
     p.add_argument("--seed", type=int, default=0)
 
@@ -134,6 +140,10 @@ def _parser():
     p.add_argument("--generator-options",
                    help="Generator size overrides, e.g. "
                    "'hidden_dim=128,num_heads=2,intermediate_dim=512'.")
+    p.add_argument("--cased", action="store_true", default=None,
+                   help="Do not lower-case (default: as the vocabulary's "
+                   "tokenizer_config.json says, written by `vocab`; without "
+                   "one, cased if the vocabulary holds capitals).")
     p.add_argument("--seed", type=int, default=0)
 
     p = verb("finetune", "Fine-tune a classifier from a discriminator.")
@@ -149,12 +159,32 @@ def _parser():
     p.add_argument("--learning-rate", type=float, default=3e-4)
     p.add_argument("--layerwise-decay", type=float, default=0.8)
     p.add_argument("--max-train-examples", type=int)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0,
+                   help="Seed of the split, the weight initialisation and "
+                   "the shuffling; saved with the model (split.json).")
+    p.add_argument("--random-init", action="store_true",
+                   help="Same architecture, random weights: the baseline "
+                   "that shows what pre-training adds.")
+    p.add_argument("--cased", action="store_true", default=None,
+                   help="Do not lower-case (default: as the model folder's "
+                   "tokenizer_config.json says, written by `vocab`; without "
+                   "one, cased if the vocabulary holds capitals).")
 
     p = verb("evaluate", "Accuracy of a saved classifier on a task split.")
     p.add_argument("--model", help="Classifier folder.")
-    p.add_argument("--task", default="rotten_tomatoes")
+    p.add_argument("--task",
+                   help="Default: the task the model was fine-tuned on "
+                   "(split.json), else rotten_tomatoes.")
     p.add_argument("--split", default="test")
+    p.add_argument("--seed", type=int,
+                   help="Split seed. Default: the seed the model was "
+                   "fine-tuned with (split.json), so its own test split is "
+                   "scored; another seed is refused where its split holds "
+                   "training examples.")
+    p.add_argument("--allow-overlap", action="store_true",
+                   help="Score examples the model was trained on anyway "
+                   "(the result counts them).")
+    p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--sequence-length", type=int, default=128)
 
     p = verb("export", "Export to SavedModel (TF Serving) and LiteRT.")
@@ -261,11 +291,14 @@ def _run(args):
         print(f"wrote {args.output} ({tokenizer.vocabulary_size} tokens)")
     elif args.verb == "prepare":
         _require(args, "input", "vocabulary", "output")
-        from keras_electra.data import ElectraTokenizer, prepare_tfrecords
+        from keras_electra.data import prepare_tfrecords
+        from keras_electra.data import tokenizer_from_vocabulary
 
         from keras_electra.training.run_lock import RunLock
 
-        tokenizer = ElectraTokenizer(vocabulary=args.vocabulary)
+        tokenizer = tokenizer_from_vocabulary(
+            args.vocabulary, False if args.cased else None
+        )
         with RunLock(args.output):
             result = prepare_tfrecords(
                 args.input, tokenizer, args.output, num_shards=args.shards,
@@ -290,6 +323,7 @@ def _run(args):
             generator_options=parse_options(
                 args.generator_options, "--generator-options"
             ),
+            lowercase=False if args.cased else None,
         )
         _print_pretraining(result)
     elif args.verb == "finetune":
@@ -300,13 +334,16 @@ def _run(args):
             learning_rate=args.learning_rate,
             layerwise_decay=args.layerwise_decay,
             max_train_examples=args.max_train_examples, seed=args.seed,
+            random_init=args.random_init,
+            lowercase=False if args.cased else None,
         )
         print(json.dumps(result, indent=2))
     elif args.verb == "evaluate":
         _require(args, "model")
         print(json.dumps(workflows.run_evaluation(
-            args.model, args.task, args.split,
-            sequence_length=args.sequence_length), indent=2))
+            args.model, args.task, args.split, batch_size=args.batch_size,
+            sequence_length=args.sequence_length, seed=args.seed,
+            allow_overlap=args.allow_overlap), indent=2))
     elif args.verb == "export":
         _require(args, "model", "output")
         _check_export_backend()

@@ -8,7 +8,6 @@ API, so scripts and notebooks can call them as well as the CLI.
 import inspect
 import json
 import os
-import shutil
 import time
 
 import numpy as np
@@ -18,18 +17,22 @@ from keras_electra.training.run_lock import locks_run_folder
 VOCAB_FILE = "vocab.txt"
 
 
-def load_tokenizer(model_dir, lowercase=True):
-    """Load the `ElectraTokenizer` stored beside a model.
+def load_tokenizer(model_dir, lowercase=None, strip_accents=None):
+    """Load the `ElectraTokenizer` stored beside a model, cased as trained.
 
     Looks for `vocab.txt` (Hugging Face and keras_electra folders) or
     `vocabulary.txt` (keras-hub's assets) in `model_dir` and its `assets/`.
+    The casing comes from the folder's `tokenizer_config.json`
+    (`do_lower_case`, `strip_accents`) or keras-hub's `tokenizer.json`, else
+    from the vocabulary itself (see `read_tokenizer_settings`); `lowercase`
+    and `strip_accents` override it.
 
     Example:
     ```python
     tokenizer = load_tokenizer("saved_models/electra_tiny_demo/discriminator")
     ```
     """
-    from keras_electra.data import ElectraTokenizer
+    from keras_electra.data import tokenizer_from_vocabulary
 
     candidates = [
         os.path.join(model_dir, VOCAB_FILE),
@@ -38,7 +41,9 @@ def load_tokenizer(model_dir, lowercase=True):
     ]
     for path in candidates:
         if os.path.exists(path):
-            return ElectraTokenizer(vocabulary=path, lowercase=lowercase)
+            return tokenizer_from_vocabulary(
+                path, lowercase, strip_accents, settings_folder=model_dir
+            )
     raise FileNotFoundError(
         f"No vocabulary beside the model in '{model_dir}': looked for "
         f"{', '.join(os.path.basename(p) for p in candidates)}. Copy the "
@@ -59,6 +64,10 @@ def special_token_ids(tokenizer):
 def train_vocab(files, output_file, vocabulary_size=8192, lowercase=True):
     """Train a WordPiece vocabulary on text files and write `vocab.txt`.
 
+    `tokenizer_config.json` is written beside it with the casing
+    (`lowercase=False` for a cased vocabulary), so `pretrain`, `prepare`
+    and every folder trained from it tokenize the same way.
+
     Example:
     ```python
     from keras_electra.data import bundled_corpus_files
@@ -73,7 +82,6 @@ def train_vocab(files, output_file, vocabulary_size=8192, lowercase=True):
         files,
         vocabulary_size=vocabulary_size,
         lowercase=lowercase,
-        strip_accents=lowercase,
         output_file=output_file,
     )
     return ElectraTokenizer(vocabulary=vocabulary, lowercase=lowercase)
@@ -104,6 +112,7 @@ def run_pretraining(
     generator_options=None,
     callbacks=None,
     verbose="auto",
+    lowercase=None,
 ):
     """Pre-train (or resume pre-training) ELECTRA on text files.
 
@@ -168,6 +177,10 @@ def run_pretraining(
         callbacks: list of `keras.callbacks.Callback`, added to the
             TensorBoard logger (they run every `steps_per_epoch` steps).
         verbose: passed to `fit()`.
+        lowercase: bool or None. `None` (the default) reads the casing from
+            the `tokenizer_config.json` beside the vocabulary (written by
+            `train_vocab`), else infers it from the vocabulary; `False`
+            forces a cased tokenizer.
 
     Returns:
         dict with `history`, `encoder_dir` (the folder to fine-tune:
@@ -186,9 +199,10 @@ def run_pretraining(
     """
     import keras
 
-    from keras_electra.data import ElectraTokenizer
     from keras_electra.data import pretraining_dataset
+    from keras_electra.data import save_tokenizer_files
     from keras_electra.data import tfrecord_dataset
+    from keras_electra.data import tokenizer_from_vocabulary
     from keras_electra.models import ElectraDiscriminator
     from keras_electra.models import ElectraGenerator
     from keras_electra.models import MaskedLMPretrainer
@@ -249,11 +263,8 @@ def run_pretraining(
             f"Vocabulary '{vocabulary}' not found. Train one first "
             "(`keras-electra vocab`) or pass --vocabulary."
         )
-    tokenizer = ElectraTokenizer(vocabulary=vocabulary)
-    if os.path.abspath(vocabulary) != os.path.abspath(
-        os.path.join(output_dir, VOCAB_FILE)
-    ):
-        shutil.copyfile(vocabulary, os.path.join(output_dir, VOCAB_FILE))
+    tokenizer = tokenizer_from_vocabulary(vocabulary, lowercase)
+    save_tokenizer_files(tokenizer, output_dir)
     training = PRESETS.get(preset, {}).get("training", {})
     learning_rate = learning_rate or training.get("learning_rate", 5e-4)
     if warmup_steps is None:
@@ -401,7 +412,7 @@ def run_pretraining(
     for key, (sub_model, name) in folders.items():
         folder = os.path.join(output_dir, name)
         sub_model.save_to_preset(folder)
-        shutil.copyfile(vocabulary, os.path.join(folder, VOCAB_FILE))
+        save_tokenizer_files(tokenizer, folder)
         summary[key] = folder
     summary.setdefault("encoder_dir", summary.get("discriminator_dir"))
     from keras_electra.training.plots import plot_pretraining
@@ -566,6 +577,7 @@ def run_finetuning(
     seed=0,
     random_init=False,
     verbose="auto",
+    lowercase=None,
 ):
     """Fine-tune a classifier from a pre-trained discriminator folder.
 
@@ -573,7 +585,10 @@ def run_finetuning(
     and its `vocab.txt`, fine-tunes `ElectraClassifier` with the paper's
     recipe (AdamW, layer-wise learning-rate decay, 10% warmup), evaluates on
     the test split against the majority-class baseline, and saves the
-    classifier to `output_dir` with its vocabulary.
+    classifier to `output_dir` with its vocabulary, `tokenizer_config.json`,
+    `labels.json` and `split.json` (the task, seed and a fingerprint of each
+    split and of every training text, so `run_evaluation` scores this run's
+    own test split and refuses training examples).
 
     Args:
         model_dir: str. Pre-trained discriminator folder.
@@ -585,6 +600,9 @@ def run_finetuning(
         seed: int. Defaults to `0`.
         random_init: bool. Same architecture, random weights (a baseline).
         verbose: passed to `fit()`.
+        lowercase: bool or None. `None` (the default) follows the model
+            folder's `tokenizer_config.json` (else its vocabulary); `False`
+            for a cased checkpoint without one.
 
     Returns:
         dict with `accuracy`, `majority_baseline`, `validation_accuracy`,
@@ -602,7 +620,11 @@ def run_finetuning(
     from keras_electra.models import ElectraClassifier
 
     keras.utils.set_random_seed(seed)
-    tokenizer = load_tokenizer(model_dir)
+    from keras_electra.data import save_split
+    from keras_electra.data import save_tokenizer_files
+    from keras_electra.data import split_record
+
+    tokenizer = load_tokenizer(model_dir, lowercase)
     train_texts, train_labels, names = load_task(task, "train", seed)
     val_texts, val_labels, _ = load_task(task, "validation", seed, names)
     test_texts, test_labels, _ = load_task(task, "test", seed, names)
@@ -646,9 +668,14 @@ def run_finetuning(
     baseline = float((test_labels == majority).mean())
     os.makedirs(output_dir, exist_ok=True)
     model.save_to_preset(output_dir)
-    tokenizer.save_vocabulary(os.path.join(output_dir, VOCAB_FILE))
+    save_tokenizer_files(tokenizer, output_dir)
     with open(os.path.join(output_dir, "labels.json"), "w") as f:
         json.dump({"task": task, "labels": names}, f)
+    save_split(output_dir, split_record(
+        task, seed,
+        {"train": train_texts, "validation": val_texts, "test": test_texts},
+        fractions={"validation": 0.1, "test": 0.1},
+    ))
     return {
         "accuracy": accuracy,
         "majority_baseline": baseline,
@@ -661,18 +688,40 @@ def run_finetuning(
     }
 
 
-def run_evaluation(model_dir, task="rotten_tomatoes", split="test",
-                   batch_size=64, sequence_length=128, seed=0):
+def run_evaluation(model_dir, task=None, split="test", batch_size=64,
+                   sequence_length=128, seed=None, allow_overlap=False):
     """Accuracy of a saved classifier on a task split.
+
+    By default it scores the split the model was fine-tuned with: the task
+    and seed come from the model's `split.json` (written by
+    `run_finetuning`). `seed` (or another `task`) overrides them, but
+    examples the model was trained on are refused (a `ValueError` with the
+    count and the first one) unless `allow_overlap=True`; the result says
+    how many there were. A folder without `split.json` (fine-tuned
+    elsewhere) is scored with `seed` (default 0), unchecked.
+
+    Returns:
+        dict with `accuracy`, `num_examples`, `task`, `seed`,
+        `overlap_with_training` (None when the model has no `split.json`)
+        and `same_split`.
 
     Example:
     ```python
     run_evaluation("saved_models/electra_tiny_demo/classifier")
     ```
     """
+    import logging
+
+    from keras_electra.data import check_split
+    from keras_electra.data import load_split
     from keras_electra.data import ElectraClassifierPreprocessor
     from keras_electra.models import ElectraClassifier
 
+    record = load_split(model_dir)
+    if task is None:
+        task = record["task"] if record else "rotten_tomatoes"
+    if seed is None:
+        seed = record["seed"] if record and task == record["task"] else 0
     tokenizer = load_tokenizer(model_dir)
     names = None
     labels_file = os.path.join(model_dir, "labels.json")
@@ -687,6 +736,19 @@ def run_evaluation(model_dir, task="rotten_tomatoes", split="test",
         )
     if not len(texts):
         raise ValueError(f"Task '{task}' has no {split} examples.")
+    checked = {"overlap_with_training": None, "same_split": None}
+    if record is None:
+        logging.getLogger(__name__).warning(
+            "'%s' has no split.json (it was not fine-tuned by "
+            "run_finetuning): cannot check that the %s examples of '%s' "
+            "(seed %s) were not training examples.", model_dir, split, task,
+            seed,
+        )
+    else:
+        checked = check_split(
+            record, task, seed, split, texts, allow_overlap,
+            where=f"the model in '{model_dir}'",
+        )
     preprocessor = ElectraClassifierPreprocessor(
         tokenizer, sequence_length=sequence_length
     )
@@ -696,6 +758,10 @@ def run_evaluation(model_dir, task="rotten_tomatoes", split="test",
     return {
         "accuracy": float((predictions == labels).mean()),
         "num_examples": len(texts),
+        "task": task,
+        "split": split,
+        "seed": int(seed),
+        **checked,
     }
 
 

@@ -287,34 +287,6 @@ def test_fine_tuning_files_errors_name_file_and_line(tmp_path):
         load_task(f"csv:{other}", "test", label_names=names)
 
 
-@tf_only
-def test_finetune_cli_maps_labels_and_names_bad_rows(tmp_path):
-    from keras_electra.models import ElectraDiscriminator
-
-    encoder = tmp_path / "encoder"
-    ElectraDiscriminator.from_preset(
-        "electra_tiny", vocabulary_size=vocabulary_size(), num_layers=1,
-        num_groups=1,
-    ).save_to_preset(str(encoder))
-    (encoder / "vocab.txt").write_text(open(VOCAB).read())
-    rows = [f"snippet number {i},{[0, 1, 5][i % 3]}" for i in range(30)]
-    data = _write_csv(tmp_path / "gaps.csv", rows)
-    out = cli("finetune", "--model", encoder, "--output", tmp_path / "clf",
-              "--task", f"csv:{data}", "--epochs", "1",
-              "--sequence-length", "16", cwd=tmp_path)
-    assert out.returncode == 0, out.stderr[-3000:]
-    saved = json.loads((tmp_path / "clf" / "labels.json").read_text())
-    assert saved["labels"] == ["0", "1", "5"]
-    config = json.loads((tmp_path / "clf" / "config.json").read_text())
-    assert config["config"]["num_classes"] == 3
-    bad = _write_csv(tmp_path / "bad.csv", rows[:-1] + ["snippet 29,7"])
-    out = cli("evaluate", "--model", tmp_path / "clf", "--task",
-              f"csv:{bad}", cwd=tmp_path)
-    assert out.returncode == 2
-    assert "bad.csv, line 31: label 7 is not one of the model's labels" in (
-        out.stderr)
-
-
 @pytest.mark.multibackend
 def test_checkpoint_loading_compares_config_and_weights(tmp_path):
     from keras_electra.models import ElectraDiscriminator

@@ -25,8 +25,16 @@ from keras_electra.data.electra_tokenizer import ElectraTokenizer
 from keras_electra.data.pretraining_dataset import SegmentPacker
 from keras_electra.data.pretraining_dataset import pretraining_dataset
 from keras_electra.data.text_files import resolve_files
+from keras_electra.data.splits import check_split
+from keras_electra.data.splits import load_split
+from keras_electra.data.splits import save_split
+from keras_electra.data.splits import split_record
 from keras_electra.data.tfrecords import prepare_tfrecords
 from keras_electra.data.tfrecords import tfrecord_dataset
+from keras_electra.data.tokenizer_config import read_tokenizer_settings
+from keras_electra.data.tokenizer_config import save_tokenizer_files
+from keras_electra.data.tokenizer_config import tokenizer_from_vocabulary
+from keras_electra.data.tokenizer_config import write_tokenizer_config
 from keras_electra.data.train_vocabulary import train_vocabulary
 from keras_electra.data.unigram_prior import unigram_log_prior
 
@@ -41,13 +49,21 @@ __all__ = [
     "ElectraTokenizer",
     "SegmentPacker",
     "bundled_corpus_files",
+    "check_split",
     "bundled_vocabulary_file",
     "load_bbc_news",
     "load_rotten_tomatoes",
+    "load_split",
     "pretraining_dataset",
     "prepare_tfrecords",
+    "read_tokenizer_settings",
+    "save_split",
+    "save_tokenizer_files",
+    "split_record",
     "resolve_files",
     "tfrecord_dataset",
+    "tokenizer_from_vocabulary",
     "train_vocabulary",
     "unigram_log_prior",
+    "write_tokenizer_config",
 ]

@@ -112,9 +112,12 @@ class ElectraTokenizer(keras_hub.tokenizers.WordPieceTokenizer):
     Args:
         vocabulary: list of str, or str. The word pieces, or the path of a
             `vocab.txt` with one word piece a line.
-        lowercase: bool. Lowercase the input first. Defaults to `True`.
-        strip_accents: bool. Remove accents (after NFD normalisation).
-            Defaults to `True` (the ELECTRA defaults for uncased models).
+        lowercase: bool. Lowercase the input first. Defaults to `True`
+            (`False` for a cased vocabulary: see `tokenizer_from_vocabulary`,
+            which reads the casing saved beside a `vocab.txt`).
+        strip_accents: bool or None. Remove accents (after NFD
+            normalisation). Defaults to `None`: follow `lowercase`, as
+            Hugging Face's `BertTokenizer` does.
         sequence_length: int or None. If set, pad or cut the output to this
             length. Defaults to `None`.
         **kwargs: passed to `keras_hub.tokenizers.WordPieceTokenizer`.
