@@ -16,6 +16,7 @@ from test_export_utils import corpus_sentences
 from test_export_utils import random_inputs
 from test_export_utils import tf_backend
 from test_export_utils import tiny_classifier
+from test_tokenizer_hf_parity import HARD
 
 pytestmark = pytest.mark.skipif(
     not tf_backend(),
@@ -29,7 +30,7 @@ TEXTS = [
     "It was the best of times, it was the worst of times!",
     " ".join(["whale"] * 400),  # far longer than SEQUENCE_LENGTH: truncated
     "Café naïve – résumé?",
-]
+] + HARD
 
 
 def _env():
@@ -45,17 +46,39 @@ def exported(tmp_path_factory):
     from keras_electra.data import ElectraTokenizer
     from keras_electra.export import export_saved_model
 
+    from transformers import BertTokenizerFast
+
+    # The hard characters (controls, U+FFFD, CJK, accents, "…") get pieces
+    # of their own, in place of the rarest words: 1500 tokens still.
     vocabulary = build_vocabulary(corpus_sentences(300), size=1500)
+    extra = sorted({c for t in HARD for c in t if c.isprintable()
+                    and not c.isspace()} - set(vocabulary))
+    vocabulary = vocabulary[:len(vocabulary) - len(extra)] + extra
     tokenizer = ElectraTokenizer(vocabulary)
     model = tiny_classifier(len(vocabulary))
     base = tmp_path_factory.mktemp("serving")
     path = export_saved_model(
         model, str(base), tokenizer=tokenizer, sequence_length=SEQUENCE_LENGTH
     )
+    # Keras is fed Hugging Face's ids, so the served text signature must
+    # tokenize in the graph as BertTokenizerFast does.
+    vocab_file = tmp_path_factory.mktemp("hf") / "vocab.txt"
+    vocab_file.write_text("".join(t + "\n" for t in vocabulary))
+    hf = BertTokenizerFast(vocab=str(vocab_file), do_lower_case=True)(
+        TEXTS, max_length=SEQUENCE_LENGTH, truncation=True,
+        padding="max_length", return_tensors="np",
+    )
+    x_text = {
+        "token_ids": hf["input_ids"].astype("int32"),
+        "segment_ids": hf["token_type_ids"].astype("int32"),
+        "padding_mask": hf["attention_mask"].astype(bool),
+    }
     preprocessor = ElectraClassifierPreprocessor(
         tokenizer, sequence_length=SEQUENCE_LENGTH
     )
-    x_text = {k: np.asarray(v) for k, v in preprocessor(TEXTS).items()}
+    ours = preprocessor(TEXTS)
+    np.testing.assert_array_equal(np.asarray(ours["token_ids"]),
+                                  x_text["token_ids"])
     x_ids = random_inputs(3, SEQUENCE_LENGTH, len(vocabulary), seed=1)
     return {
         "base": str(base),

@@ -1,8 +1,11 @@
 """Token ids equal to Hugging Face's BertTokenizerFast (issue #24 item 2)."""
 
 import gzip
+import json
+import os
 
 import pytest
+from transformers import AutoTokenizer
 from transformers import BertTokenizerFast
 
 from keras_electra.data import ElectraTokenizer
@@ -72,3 +75,79 @@ def test_ids_equal_bert_tokenizer_fast(tmp_path, lowercase):
     differ = [t for t, b in zip(texts[:6000], expected)
               if simple.tokenize(t) != b]
     assert not differ, f"SimpleTokenizer: {len(differ)} differ: {differ[:3]}"
+
+
+def _cased_folder(folder, texts, config):
+    folder.mkdir()
+    _vocabulary(str(folder / "vocab.txt"), texts, lowercase=False)
+    if config is not None:
+        (folder / "tokenizer_config.json").write_text(json.dumps(config))
+    return folder
+
+
+def test_casing_comes_from_the_folder(tmp_path):
+    from keras_electra.data import read_tokenizer_settings
+    from keras_electra.data import save_tokenizer_files
+    from keras_electra.workflows import load_tokenizer
+
+    texts = list(load_rotten_tomatoes(split="test")[0]) + HARD
+    hf_cased = BertTokenizerFast(
+        vocab=_vocabulary(str(tmp_path / "v.txt"), texts, False),
+        do_lower_case=False,
+    )
+    expected = hf_cased(texts, add_special_tokens=False)["input_ids"]
+    assert expected != hf_cased(
+        [t.lower() for t in texts], add_special_tokens=False)["input_ids"]
+
+    def ids(tokenizer):
+        return [[int(i) for i in row] for row in tokenizer(texts)]
+
+    # A Hugging Face cased checkpoint's files (do_lower_case: false), and the
+    # same vocabulary with no tokenizer_config.json: capitals say "cased".
+    for name, config in (("hf", {"do_lower_case": False}), ("bare", None)):
+        folder = _cased_folder(tmp_path / name, texts, config)
+        tokenizer = load_tokenizer(str(folder))
+        assert not tokenizer.lowercase and not tokenizer.strip_accents, name
+        assert ids(tokenizer) == expected, name
+    # A keras-hub preset's tokenizer.json.
+    folder = _cased_folder(tmp_path / "hub", texts, None)
+    (folder / "tokenizer.json").write_text(json.dumps(
+        {"class_name": "BertTokenizer", "config": {"lowercase": False}}))
+    assert read_tokenizer_settings(str(folder))["lowercase"] is False
+    # An explicit lowercase=True overrides the folder.
+    assert load_tokenizer(str(tmp_path / "hf"), lowercase=True).lowercase
+    # Bad values are named.
+    (folder / "tokenizer_config.json").write_text('{"do_lower_case": "no"}')
+    with pytest.raises(ValueError, match="tokenizer_config.json: "
+                       "'do_lower_case' is 'no'"):
+        load_tokenizer(str(folder))
+    # What we save, Hugging Face's AutoTokenizer reads the same way.
+    saved = tmp_path / "saved"
+    save_tokenizer_files(load_tokenizer(str(tmp_path / "hf")), str(saved))
+    hf_saved = AutoTokenizer.from_pretrained(str(saved))
+    assert hf_saved(texts, add_special_tokens=False)["input_ids"] == expected
+    uncased = load_tokenizer(os.path.dirname(bundled_vocabulary_file()))
+    assert uncased.lowercase and uncased.strip_accents
+
+
+def test_cased_vocabulary_training_records_its_casing(tmp_path):
+    from keras_electra.data import tokenizer_from_vocabulary
+    from keras_electra.workflows import train_vocab
+
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("The Café… was closed ½ the time.\n" * 50
+                      + "Ishmael waited. The Whale did not.\n" * 50)
+    path = str(tmp_path / "cased" / "vocab.txt")
+    train_vocab([str(corpus)], path, vocabulary_size=120, lowercase=False)
+    config = json.loads((tmp_path / "cased" / "tokenizer_config.json")
+                        .read_text())
+    assert config["do_lower_case"] is False
+    tokenizer = tokenizer_from_vocabulary(path)
+    assert not tokenizer.lowercase
+    vocabulary = tokenizer.vocabulary
+    # Counted as the tokenizer splits: no NFKC ("…" is not "..."), cased.
+    assert {"The", "Café", "…", "½", "Whale"} <= set(vocabulary), vocabulary
+    hf = BertTokenizerFast(vocab=path, do_lower_case=False)
+    text = "The Whale… ½ Café"
+    assert [int(i) for i in tokenizer(text)] == hf(
+        text, add_special_tokens=False)["input_ids"]
