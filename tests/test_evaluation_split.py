@@ -9,6 +9,7 @@ uses it by default and refuses texts the model was trained on.
 
 import json
 
+import numpy as np
 import pytest
 
 from keras_electra.data import check_split
@@ -76,8 +77,22 @@ def test_finetune_seed_1_then_evaluate_scores_that_split(tmp_path):
     task = f"csv:{data}"
     out = cli("finetune", "--model", encoder, "--output", tmp_path / "clf",
               "--task", task, "--epochs", "1", "--sequence-length", "16",
-              "--seed", "1", "--cased", cwd=tmp_path)
+              "--seed", "1", "--cased", "--random-init",
+              "--learning-rate", "0", cwd=tmp_path)
     assert out.returncode == 0, out.stderr[-3000:]
+    # --random-init: the encoder's architecture with fresh weights (at
+    # learning rate 0, any difference comes from the initialisation).
+    from keras_electra.models import ElectraClassifier
+
+    pretrained = ElectraDiscriminator.from_preset(str(encoder)).backbone
+    fresh = ElectraClassifier.from_preset(str(tmp_path / "clf")).backbone
+    assert [w.path for w in fresh.weights] == [
+        w.path for w in pretrained.weights]
+    assert all(
+        not np.allclose(a.numpy(), b.numpy())
+        for a, b in zip(fresh.weights, pretrained.weights)
+        if a.path.endswith(("/kernel", "/embeddings"))
+    )
     saved = json.loads((tmp_path / "clf" / "split.json").read_text())
     assert saved["task"] == task and saved["seed"] == 1
     assert {k: v["count"] for k, v in saved["splits"].items()} == {
