@@ -102,8 +102,14 @@ KERAS_CONTENDERS = {
     # float32: the split PyTorch's CPU autocast makes.
     "keras-tf-bf16mm": ("tensorflow", False, "matmul_bfloat16"),
     "keras-jax-bf16mm": ("jax", None, "matmul_bfloat16"),
+    # No dropout on the attention probabilities (`attention_dropout=0.0`):
+    # attention goes through keras.ops.dot_product_attention (fused kernels).
+    "keras-tf-ad0": ("tensorflow", False, None, 0.0),
+    "keras-jax-ad0": ("jax", None, None, 0.0),
+    "keras-torch-ad0": ("torch", None, None, 0.0),
 }
-PEER_CONTENDERS = ("tfm", "hf-torch", "tfm-bf16", "hf-torch-bf16")
+PEER_CONTENDERS = ("tfm", "hf-torch", "tfm-bf16", "hf-torch-bf16",
+                   "hf-torch-ad0")
 ALL_CONTENDERS = tuple(KERAS_CONTENDERS) + PEER_CONTENDERS
 DEFAULT_CONTENDERS = (
     "keras-tf",
@@ -177,7 +183,8 @@ def premasked_batch(batch_size, seq_length, seed=0):
 
 
 def build_keras_step(contender, batch_size, seq_length):
-    _, jit_compile, policy = KERAS_CONTENDERS[contender]
+    _, jit_compile, policy = KERAS_CONTENDERS[contender][:3]
+    attention_dropout = (KERAS_CONTENDERS[contender][3:] or (None,))[0]
     import keras
 
     if policy and policy != "matmul_bfloat16":
@@ -192,6 +199,8 @@ def build_keras_step(contender, batch_size, seq_length):
         mask_token_id=MASK_ID,
         unselectable_token_ids=(0, 101, 102, MASK_ID),
         seed=0,
+        **({} if attention_dropout is None
+           else {"attention_dropout": attention_dropout}),
     )
     if policy == "matmul_bfloat16":
         set_matmul_dtype_policy(model, "mixed_bfloat16")
@@ -209,6 +218,9 @@ def build_keras_step(contender, batch_size, seq_length):
         "keras": keras.__version__,
         "backend": keras.backend.backend(),
         "jit_compile": model.jit_compile,
+        "attention_dropout": (
+            model.discriminator.backbone.attention_dropout
+        ),
         "dtype_policy": (
             policy if policy == "matmul_bfloat16"
             else keras.mixed_precision.global_policy().name
@@ -337,7 +349,8 @@ def build_tfm_step(batch_size, seq_length, policy=None):
     return step, info
 
 
-def build_hf_step(batch_size, seq_length, autocast=False):
+def build_hf_step(batch_size, seq_length, autocast=False,
+                  attention_dropout=0.1):
     import contextlib
 
     import torch
@@ -353,7 +366,7 @@ def build_hf_step(batch_size, seq_length, autocast=False):
         embedding_size=EMBEDDING_DIM,
         max_position_embeddings=MAX_POSITIONS,
         hidden_dropout_prob=0.1,
-        attention_probs_dropout_prob=0.1,
+        attention_probs_dropout_prob=attention_dropout,
     )
     discriminator = ElectraForPreTraining(
         ElectraConfig(
@@ -470,10 +483,11 @@ def worker(args):
             args.batch_size, args.seq_length,
             policy="mixed_bfloat16" if args.contender == "tfm-bf16" else None,
         )
-    elif args.contender in ("hf-torch", "hf-torch-bf16"):
+    elif args.contender in ("hf-torch", "hf-torch-bf16", "hf-torch-ad0"):
         step, info = build_hf_step(
             args.batch_size, args.seq_length,
             autocast=args.contender == "hf-torch-bf16",
+            attention_dropout=0.0 if args.contender == "hf-torch-ad0" else 0.1,
         )
     else:
         step, info = build_keras_step(

@@ -113,6 +113,7 @@ def run_pretraining(
     callbacks=None,
     verbose="auto",
     lowercase=None,
+    attention_dropout=None,
 ):
     """Pre-train (or resume pre-training) ELECTRA on text files.
 
@@ -181,6 +182,10 @@ def run_pretraining(
             the `tokenizer_config.json` beside the vocabulary (written by
             `train_vocab`), else infers it from the vocabulary; `False`
             forces a cased tokenizer.
+        attention_dropout: float or None. Dropout on the attention
+            probabilities of both models. `None` (the default) keeps the
+            preset's (the paper's 0.1, as `dropout`); `0.0` lets attention
+            run through fused kernels (`keras.ops.dot_product_attention`).
 
     Returns:
         dict with `history`, `encoder_dir` (the folder to fine-tune:
@@ -299,9 +304,13 @@ def run_pretraining(
         if preset in PRESETS:
             limit = preset_config(preset)["max_sequence_length"]
             overrides["max_sequence_length"] = max(limit, sequence_length)
+        dropouts = {}
+        if attention_dropout is not None:
+            dropouts["attention_dropout"] = attention_dropout
+            overrides.update(dropouts)
         if objective == "mlm":
             model = MaskedLMPretrainer.from_preset(
-                init_from or preset, **({} if init_from else overrides),
+                init_from or preset, **(dropouts if init_from else overrides),
                 mask_token_id=tokenizer.mask_token_id,
                 unselectable_token_ids=special_token_ids(tokenizer),
                 seed=seed,
@@ -321,10 +330,12 @@ def run_pretraining(
             )
             return initialize(model)
         if init_from:
-            discriminator = ElectraDiscriminator.from_preset(init_from)
+            discriminator = ElectraDiscriminator.from_preset(
+                init_from, **dropouts
+            )
             generator = ElectraGenerator.from_preset(
                 generator_init_from or preset, **(
-                    {} if generator_init_from
+                    dropouts if generator_init_from
                     else {**overrides, **generator_options}
                 )
             )

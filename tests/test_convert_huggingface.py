@@ -145,6 +145,23 @@ def test_backbone_loads_encoder_of_any_checkpoint(tmp_path, hf_cls):
     np.testing.assert_allclose(actual, expected, atol=ATOL, rtol=0)
 
 
+def test_attention_dropout_round_trips(tmp_path):
+    from keras_electra.convert.huggingface import huggingface_config
+
+    reference = random_hf_model("ElectraModel", hidden_dropout_prob=0.1,
+                                attention_probs_dropout_prob=0.0)
+    backbone = ElectraBackbone.from_preset(save(reference, tmp_path))
+    assert backbone.dropout == 0.1 and backbone.attention_dropout == 0.0
+    config = huggingface_config(backbone)
+    assert config["hidden_dropout_prob"] == 0.1
+    assert config["attention_probs_dropout_prob"] == 0.0
+    inputs = parity_inputs()
+    np.testing.assert_allclose(
+        to_numpy(backbone(inputs)["sequence_output"]),
+        hf_logits(reference, inputs), atol=ATOL, rtol=0,
+    )
+
+
 def test_wrong_head_is_named(tmp_path):
     discriminator_folder = save(
         random_hf_model("ElectraForPreTraining"), tmp_path / "d"

@@ -123,6 +123,29 @@ class TestArchitecture:
         out_shared = to_numpy(shared(inputs)["sequence_output"])
         assert np.abs(out_one - out_shared).max() > 1e-3
 
+    def test_attention_dropout_is_its_own_rate(self):
+        inputs = tiny_inputs()
+        # Only the attention probabilities drop: training differs from
+        # inference; with both rates 0 it does not (and attention runs
+        # through keras.ops.dot_product_attention).
+        for rate, differs in ((0.5, True), (0.0, False)):
+            keras.utils.set_random_seed(1)
+            backbone = tiny_backbone(dropout=0.0, attention_dropout=rate)
+            layer = backbone.transformer_layers[0]._self_attention_layer
+            assert layer.dropout == rate
+            train = to_numpy(backbone(inputs, training=True)["sequence_output"])
+            infer = to_numpy(backbone(inputs)["sequence_output"])
+            assert (np.abs(train - infer).max() > 1e-3) == differs, rate
+        # None follows `dropout`, and is saved as None so that a `dropout=`
+        # override on reload reaches the attention probabilities too.
+        backbone = tiny_backbone(dropout=0.1)
+        assert backbone.attention_dropout == 0.1
+        assert backbone.get_config()["attention_dropout"] is None
+        apart = tiny_backbone(dropout=0.1, attention_dropout=0.0)
+        restored = ElectraBackbone.from_config(apart.get_config())
+        assert restored.attention_dropout == 0.0 and restored.dropout == 0.1
+        assert restored.count_params() == backbone.count_params()
+
     def test_num_groups_must_divide_num_layers(self):
         with pytest.raises(ValueError, match="num_layers=4, num_groups=3"):
             tiny_backbone(num_layers=4, num_groups=3)

@@ -109,8 +109,8 @@ def backbone_config(hf_config):
 
     Only what our architecture can reproduce exactly is accepted: the exact
     (erf) GELU, which Hugging Face calls `"gelu"`, and absolute position
-    embeddings. One `dropout` serves embeddings, attention and feed-forward;
-    it is taken from `hidden_dropout_prob`.
+    embeddings. `hidden_dropout_prob` becomes `dropout` (embeddings and
+    residual branches), `attention_probs_dropout_prob` `attention_dropout`.
 
     Args:
         hf_config: dict. The parsed `config.json` of a Hugging Face ELECTRA
@@ -163,11 +163,17 @@ def backbone_config(hf_config):
         raise ValueError(
             f"The Hugging Face config lacks required keys: {missing}."
         )
-    return {
+    config = {
         name: hf_config[key]
         for key, (name, _) in CONFIG_KEYS.items()
         if key in hf_config
     }
+    # Kept only where it differs, so that `dropout=0.0` (the parity
+    # override) still switches every dropout off.
+    attention = hf_config.get("attention_probs_dropout_prob")
+    if attention is not None and attention != config.get("dropout", 0.1):
+        config["attention_dropout"] = attention
+    return config
 
 
 def huggingface_config(backbone, architecture="ElectraModel"):
@@ -191,11 +197,11 @@ def huggingface_config(backbone, architecture="ElectraModel"):
         "model_type": "electra",
         "hidden_act": "gelu",
         "position_embedding_type": "absolute",
-        "attention_probs_dropout_prob": backbone.dropout,
         "tie_word_embeddings": True,
     }
     for key, (name, _) in CONFIG_KEYS.items():
         config[key] = getattr(backbone, name)
+    config["attention_probs_dropout_prob"] = backbone.attention_dropout
     return config
 
 

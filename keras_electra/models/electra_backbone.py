@@ -1,11 +1,13 @@
 """The ELECTRA encoder: embeddings, optional projection, transformer stack."""
 
 import keras
-from keras_hub.layers import TransformerEncoder
 
 from keras_electra.api_export import keras_electra_export
 from keras_electra.layers.electra_embedding import ElectraEmbedding
 from keras_electra.layers.electra_embedding import electra_kernel_initializer
+from keras_electra.layers.electra_transformer_layer import (
+    ElectraTransformerLayer,
+)
 from keras_electra.models.electra_model import ElectraModel
 
 
@@ -38,6 +40,11 @@ class ElectraBackbone(ElectraModel):
         num_segments: int. Number of segment ids. Defaults to `2`.
         dropout: float. Dropout for embeddings, attention and feed-forward.
             Defaults to `0.1`.
+        attention_dropout: float or None. Dropout on the attention
+            probabilities (Hugging Face's `attention_probs_dropout_prob`).
+            Defaults to `None`: `dropout`, as in the paper. `0.0` lets
+            attention run through `keras.ops.dot_product_attention` (fused
+            kernels: PyTorch SDPA, XLA, cuDNN).
         num_groups: int. Number of distinct layer weight sets (ALBERT
             cross-layer sharing). `num_layers` must be divisible by it.
             Defaults to `num_layers` (no sharing).
@@ -82,6 +89,7 @@ class ElectraBackbone(ElectraModel):
         max_sequence_length=512,
         num_segments=2,
         dropout=0.1,
+        attention_dropout=None,
         num_groups=None,
         layer_norm_epsilon=1e-12,
         initializer_range=0.02,
@@ -134,11 +142,12 @@ class ElectraBackbone(ElectraModel):
                 name="embeddings_projection",
             )
         self.transformer_layers = [
-            TransformerEncoder(
+            ElectraTransformerLayer(
                 num_heads=num_heads,
                 intermediate_dim=intermediate_dim,
                 activation="gelu",
                 dropout=dropout,
+                attention_dropout=attention_dropout,
                 layer_norm_epsilon=layer_norm_epsilon,
                 kernel_initializer=electra_kernel_initializer(
                     initializer_range
@@ -185,6 +194,9 @@ class ElectraBackbone(ElectraModel):
         self.max_sequence_length = max_sequence_length
         self.num_segments = num_segments
         self.dropout = dropout
+        self.attention_dropout = (
+            dropout if attention_dropout is None else attention_dropout
+        )
         self.num_groups = num_groups
         self.layer_norm_epsilon = layer_norm_epsilon
         self.initializer_range = initializer_range
@@ -207,6 +219,12 @@ class ElectraBackbone(ElectraModel):
                 "max_sequence_length": self.max_sequence_length,
                 "num_segments": self.num_segments,
                 "dropout": self.dropout,
+                # None: "as `dropout`", so a `dropout=` override on reload
+                # still reaches the attention probabilities.
+                "attention_dropout": (
+                    None if self.attention_dropout == self.dropout
+                    else self.attention_dropout
+                ),
                 "num_groups": self.num_groups,
                 "layer_norm_epsilon": self.layer_norm_epsilon,
                 "initializer_range": self.initializer_range,
