@@ -9,6 +9,7 @@ from keras import ops
 
 from keras_electra.models import ElectraBackbone
 from keras_electra.models import ElectraClassifier
+from keras_electra.models import ElectraDiscriminator
 from keras_electra.models import ElectraGenerator
 from keras_electra.models import MaskedLMPretrainer
 from keras_electra.models import ReplacedTokenDetector
@@ -280,6 +281,7 @@ def test_run_pretraining_model_and_generator_options(tmp_path):
         model_options={"mask_rate": 0.3},
         generator_options={"hidden_dim": 64, "num_heads": 2,
                            "intermediate_dim": 256},
+        attention_dropout=0.0,
     )
     # A random generator is almost never right, so about mask_rate of the
     # (packed, nearly all real) tokens end up replaced.
@@ -288,6 +290,11 @@ def test_run_pretraining_model_and_generator_options(tmp_path):
     assert 0.1 < low < 0.17 and 0.22 < high < 0.32
     generator = ElectraGenerator.from_preset(wider["generator_dir"])
     assert generator.backbone.hidden_dim == 64
+    # attention_dropout reaches both saved models (and only the attention).
+    discriminator = ElectraDiscriminator.from_preset(
+        wider["discriminator_dir"])
+    for backbone in (generator.backbone, discriminator.backbone):
+        assert backbone.attention_dropout == 0.0 and backbone.dropout == 0.1
     assert ElectraGenerator.from_preset(
         base["generator_dir"]
     ).backbone.hidden_dim == 32
