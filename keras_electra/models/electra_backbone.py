@@ -5,9 +5,8 @@ import keras
 from keras_electra.api_export import keras_electra_export
 from keras_electra.layers.electra_embedding import ElectraEmbedding
 from keras_electra.layers.electra_embedding import electra_kernel_initializer
-from keras_electra.layers.electra_transformer_layer import (
-    ElectraTransformerLayer,
-)
+from keras_electra.layers.electra_transformer_layer import set_dropout_rates
+from keras_electra.layers.electra_transformer_layer import transformer_layer
 from keras_electra.models.electra_model import ElectraModel
 
 
@@ -142,12 +141,12 @@ class ElectraBackbone(ElectraModel):
                 name="embeddings_projection",
             )
         self.transformer_layers = [
-            ElectraTransformerLayer(
+            transformer_layer(
+                dropout,
+                attention_dropout,
                 num_heads=num_heads,
                 intermediate_dim=intermediate_dim,
                 activation="gelu",
-                dropout=dropout,
-                attention_dropout=attention_dropout,
                 layer_norm_epsilon=layer_norm_epsilon,
                 kernel_initializer=electra_kernel_initializer(
                     initializer_range
@@ -173,6 +172,8 @@ class ElectraBackbone(ElectraModel):
         for i in range(num_layers):
             layer = self.transformer_layers[i // layers_per_group]
             x = layer(x, padding_mask=padding_mask)
+        for layer in self.transformer_layers:
+            set_dropout_rates(layer, dropout, attention_dropout)
         super().__init__(
             inputs={
                 "token_ids": token_ids,
