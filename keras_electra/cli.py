@@ -83,6 +83,12 @@ def _parser():
     )
     verbs = parser.add_subparsers(dest="verb", required=True)
 
+    def cased_flag(p, source):
+        p.add_argument("--cased", action="store_true", default=None,
+                       help=f"Do not lower-case (default: as the {source} "
+                       "tokenizer_config.json says, written by `vocab`; "
+                       "without one, cased if the vocabulary holds capitals).")
+
     def verb(name, help_text):
         p = verbs.add_parser(name, help=help_text, description=help_text)
         p.add_argument("--config", help="TOML or JSON file of flag values.")
@@ -101,10 +107,7 @@ def _parser():
     p.add_argument("--vocabulary", help="vocab.txt.")
     p.add_argument("--output", help="Folder for the shards.")
     p.add_argument("--shards", type=int, default=8)
-    p.add_argument("--cased", action="store_true", default=None,
-                   help="Do not lower-case (default: as the vocabulary's "
-                   "tokenizer_config.json says, written by `vocab`; without "
-                   "one, cased if the vocabulary holds capitals).")
+    cased_flag(p, "vocabulary's")
     p.add_argument("--sequence-length", type=int, default=128)
     p.add_argument("--seed", type=int, default=0)
 
@@ -144,10 +147,7 @@ def _parser():
                    help="Dropout on the attention probabilities (default: "
                    "the preset's, the paper's 0.1). 0 lets attention use "
                    "fused kernels (torch SDPA, XLA, cuDNN): faster.")
-    p.add_argument("--cased", action="store_true", default=None,
-                   help="Do not lower-case (default: as the vocabulary's "
-                   "tokenizer_config.json says, written by `vocab`; without "
-                   "one, cased if the vocabulary holds capitals).")
+    cased_flag(p, "vocabulary's")
     p.add_argument("--seed", type=int, default=0)
 
     p = verb("finetune", "Fine-tune a classifier from a discriminator.")
@@ -169,10 +169,7 @@ def _parser():
     p.add_argument("--random-init", action="store_true",
                    help="Same architecture, random weights: the baseline "
                    "that shows what pre-training adds.")
-    p.add_argument("--cased", action="store_true", default=None,
-                   help="Do not lower-case (default: as the model folder's "
-                   "tokenizer_config.json says, written by `vocab`; without "
-                   "one, cased if the vocabulary holds capitals).")
+    cased_flag(p, "model folder's")
 
     p = verb("evaluate", "Accuracy of a saved classifier on a task split.")
     p.add_argument("--model", help="Classifier folder.")

@@ -628,13 +628,12 @@ def run_finetuning(
     import keras
 
     from keras_electra.data import ElectraClassifierPreprocessor
-    from keras_electra.models import ElectraClassifier
-
-    keras.utils.set_random_seed(seed)
     from keras_electra.data import save_split
     from keras_electra.data import save_tokenizer_files
     from keras_electra.data import split_record
+    from keras_electra.models import ElectraClassifier
 
+    keras.utils.set_random_seed(seed)
     tokenizer = load_tokenizer(model_dir, lowercase)
     train_texts, train_labels, names = load_task(task, "train", seed)
     val_texts, val_labels, _ = load_task(task, "validation", seed, names)

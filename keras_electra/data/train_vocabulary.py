@@ -44,8 +44,8 @@ def train_vocabulary(
     over 100 characters, which become `[UNK]`, are not counted). If
     `output_file` is given, `tokenizer_config.json` is written beside it
     with the casing, so every later reader lower-cases (or not) as this
-    vocabulary was trained. The special tokens come first in BERT order: `[PAD]=0, [UNK]=1, [CLS]=2, [SEP]=3,
-    [MASK]=4`.
+    vocabulary was trained. The special tokens come first in BERT order:
+    `[PAD]=0, [UNK]=1, [CLS]=2, [SEP]=3, [MASK]=4`.
 
     Args:
         files_or_globs: str or list of str. Files, folders or glob patterns.

@@ -17,7 +17,7 @@ import keras
 from keras_hub.layers import TransformerEncoder
 
 
-def transformer_layer(dropout, attention_dropout=None, **kwargs):
+def transformer_layer(dropout, attention_dropout, **kwargs):
     """A `TransformerEncoder` whose dropout layers can take both rates.
 
     It is built with the larger rate (a Keras `Dropout` made with rate 0 has
@@ -32,15 +32,12 @@ def transformer_layer(dropout, attention_dropout=None, **kwargs):
     set_dropout_rates(layer, 0.1, 0.0)
     ```
     """
-    attention_dropout = dropout if attention_dropout is None else (
-        attention_dropout
-    )
     return TransformerEncoder(
         dropout=max(dropout, attention_dropout), **kwargs
     )
 
 
-def set_dropout_rates(layer, dropout, attention_dropout=None):
+def set_dropout_rates(layer, dropout, attention_dropout):
     """Give a built `TransformerEncoder` its residual and attention rates.
 
     Keras 3.15's `MultiHeadAttention` reads its rate from `_dropout` at call
@@ -58,9 +55,6 @@ def set_dropout_rates(layer, dropout, attention_dropout=None):
     assert layer._self_attention_layer.dropout == 0.0
     ```
     """
-    attention_dropout = dropout if attention_dropout is None else (
-        attention_dropout
-    )
     names = ("_self_attention_layer", "_self_attention_dropout",
              "_feedforward_dropout")
     if not all(hasattr(layer, name) for name in names) or not hasattr(

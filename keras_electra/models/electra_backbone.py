@@ -98,6 +98,8 @@ class ElectraBackbone(ElectraModel):
     ):
         embedding_dim = embedding_dim or hidden_dim
         num_groups = num_groups or num_layers
+        if attention_dropout is None:
+            attention_dropout = dropout
         if num_layers % num_groups:
             raise ValueError(
                 "`num_layers` must be divisible by `num_groups`. Received: "
@@ -195,9 +197,7 @@ class ElectraBackbone(ElectraModel):
         self.max_sequence_length = max_sequence_length
         self.num_segments = num_segments
         self.dropout = dropout
-        self.attention_dropout = (
-            dropout if attention_dropout is None else attention_dropout
-        )
+        self.attention_dropout = attention_dropout
         self.num_groups = num_groups
         self.layer_norm_epsilon = layer_norm_epsilon
         self.initializer_range = initializer_range
