@@ -109,7 +109,7 @@ def main(argv=None):
             print("training an 8k vocabulary on the bundled corpus ...")
             train_vocabulary(files, vocabulary_size=8000, output_file=vocab)
     tokenizer = ElectraTokenizer(vocabulary=vocab)
-    print(f"vocabulary: {vocab} ({tokenizer.vocabulary_size} tokens)")
+    print(f"vocabulary: {vocab} ({tokenizer.vocabulary_size()} tokens)")
 
     # Warm up (tracing, file cache).
     bench_tf_tokenizer(files, tokenizer)

@@ -225,7 +225,7 @@ def run(args):
         os.replace(tmp, results_path)
 
     vocabulary = bundled_vocabulary_file()
-    vocabulary_size = ElectraTokenizer(vocabulary=vocabulary).vocabulary_size
+    vocabulary_size = ElectraTokenizer(vocabulary=vocabulary).vocabulary_size()
     flops = flops_per_example(args, vocabulary_size)
     budget = flops["electra"] * args.batch_size * args.steps
     total_steps = {

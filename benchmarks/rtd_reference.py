@@ -108,7 +108,7 @@ def run_reference(args, tokenizer):
     def config(role):
         c = sizes[role]
         return ElectraConfig(
-            vocab_size=tokenizer.vocabulary_size,
+            vocab_size=tokenizer.vocabulary_size(),
             embedding_size=c["embedding_dim"], hidden_size=c["hidden_dim"],
             num_hidden_layers=c["num_layers"],
             num_attention_heads=c["num_heads"],

@@ -130,7 +130,7 @@ def unigram_noise(tokenizer, dataset_fn, mask_rate):
 
     special = sorted(special_token_ids(tokenizer))
     log_prior = unigram_log_prior(
-        dataset_fn().as_numpy_iterator(), tokenizer.vocabulary_size,
+        dataset_fn().as_numpy_iterator(), tokenizer.vocabulary_size(),
         exclude_ids=special,
     )
     log_prior[special] = -1e9  # never drawn
@@ -183,7 +183,7 @@ def pretrain_on_unigram_noise(args, seed, tokenizer, run_dir):
         )
 
     model = ElectraDiscriminator.from_preset(
-        "electra_tiny", vocabulary_size=tokenizer.vocabulary_size
+        "electra_tiny", vocabulary_size=tokenizer.vocabulary_size()
     )
     model.compile(
         electra_optimizer(

@@ -44,7 +44,7 @@ def main():
     def build():
         model = ReplacedTokenDetector.from_preset(
             args.preset,
-            vocabulary_size=tokenizer.vocabulary_size,
+            vocabulary_size=tokenizer.vocabulary_size(),
             mask_token_id=tokenizer.mask_token_id,
             unselectable_token_ids=special_token_ids(tokenizer),
             seed=0,

@@ -289,7 +289,7 @@ def _run(args):
         tokenizer = workflows.train_vocab(
             args.input, args.output, args.size, lowercase=not args.cased
         )
-        print(f"wrote {args.output} ({tokenizer.vocabulary_size} tokens)")
+        print(f"wrote {args.output} ({tokenizer.vocabulary_size()} tokens)")
     elif args.verb == "prepare":
         _require(args, "input", "vocabulary", "output")
         from keras_electra.data import prepare_tfrecords

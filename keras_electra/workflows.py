@@ -13,42 +13,9 @@ import time
 import numpy as np
 
 from keras_electra.training.run_lock import locks_run_folder
+from keras_electra.data.tokenizer_config import load_tokenizer  # noqa: F401
 
 VOCAB_FILE = "vocab.txt"
-
-
-def load_tokenizer(model_dir, lowercase=None, strip_accents=None):
-    """Load the `ElectraTokenizer` stored beside a model, cased as trained.
-
-    Looks for `vocab.txt` (Hugging Face and keras_electra folders) or
-    `vocabulary.txt` (keras-hub's assets) in `model_dir` and its `assets/`.
-    The casing comes from the folder's `tokenizer_config.json`
-    (`do_lower_case`, `strip_accents`) or keras-hub's `tokenizer.json`, else
-    from the vocabulary itself (see `read_tokenizer_settings`); `lowercase`
-    and `strip_accents` override it.
-
-    Example:
-    ```python
-    tokenizer = load_tokenizer("saved_models/electra_tiny_demo/discriminator")
-    ```
-    """
-    from keras_electra.data import tokenizer_from_vocabulary
-
-    candidates = [
-        os.path.join(model_dir, VOCAB_FILE),
-        os.path.join(model_dir, "vocabulary.txt"),
-        os.path.join(model_dir, "assets", "tokenizer", "vocabulary.txt"),
-    ]
-    for path in candidates:
-        if os.path.exists(path):
-            return tokenizer_from_vocabulary(
-                path, lowercase, strip_accents, settings_folder=model_dir
-            )
-    raise FileNotFoundError(
-        f"No vocabulary beside the model in '{model_dir}': looked for "
-        f"{', '.join(os.path.basename(p) for p in candidates)}. Copy the "
-        "vocab.txt the model was trained with into that folder."
-    )
 
 
 def special_token_ids(tokenizer):
@@ -289,7 +256,7 @@ def run_pretraining(
             model.generator.initialize_output_bias(
                 unigram_log_prior(
                     dataset_fn().as_numpy_iterator(),
-                    tokenizer.vocabulary_size,
+                    tokenizer.vocabulary_size(),
                     exclude_ids=special_token_ids(tokenizer),
                 )
             )
@@ -300,7 +267,7 @@ def run_pretraining(
         # global generators: derive them from `seed` (the masker's and
         # sampler's seeds are `seed` itself), so a run is reproducible.
         keras.utils.set_random_seed(seed)
-        overrides = {"vocabulary_size": tokenizer.vocabulary_size}
+        overrides = {"vocabulary_size": tokenizer.vocabulary_size()}
         if preset in PRESETS:
             limit = preset_config(preset)["max_sequence_length"]
             overrides["max_sequence_length"] = max(limit, sequence_length)
@@ -317,11 +284,11 @@ def run_pretraining(
                 **model_options,
             )
             encoder = model.generator.backbone
-            if encoder.vocabulary_size != tokenizer.vocabulary_size:
+            if encoder.vocabulary_size != tokenizer.vocabulary_size():
                 raise ValueError(
                     f"The model's vocabulary_size ({encoder.vocabulary_size}) "
                     f"differs from the vocabulary '{vocabulary}' "
-                    f"({tokenizer.vocabulary_size} tokens)."
+                    f"({tokenizer.vocabulary_size()} tokens)."
                 )
             model.compile(
                 learning_rate=learning_rate,
@@ -344,11 +311,11 @@ def run_pretraining(
             generator = ElectraGenerator.from_preset(
                 preset, **{**overrides, **generator_options}
             )
-        if discriminator.backbone.vocabulary_size != tokenizer.vocabulary_size:
+        if discriminator.backbone.vocabulary_size != tokenizer.vocabulary_size():
             raise ValueError(
                 f"The model's vocabulary_size "
                 f"({discriminator.backbone.vocabulary_size}) differs from the "
-                f"vocabulary '{vocabulary}' ({tokenizer.vocabulary_size} "
+                f"vocabulary '{vocabulary}' ({tokenizer.vocabulary_size()} "
                 "tokens). Continue pre-training with the checkpoint's own "
                 "vocab.txt."
             )
@@ -661,7 +628,8 @@ def run_finetuning(
         preprocessor, test_texts, test_labels, batch_size
     )
     model = ElectraClassifier.from_preset(
-        model_dir, num_classes=len(names), load_weights=not random_init
+        model_dir, num_classes=len(names), load_weights=not random_init,
+        preprocessor=preprocessor,
     )
     steps = epochs * int(np.ceil(len(train_texts) / batch_size))
     model.compile(
@@ -798,10 +766,10 @@ def run_export(
     ```
     """
     from keras_electra import export
-    from keras_electra.models import ElectraModel
+    from keras_electra.models import ElectraPresetMixin
 
     tokenizer = load_tokenizer(model_dir)
-    model = ElectraModel.from_preset(model_dir)
+    model = ElectraPresetMixin.from_preset(model_dir)  # whatever was saved
     artifacts = {}
     if "saved_model" in formats:
         path = export.export_saved_model(

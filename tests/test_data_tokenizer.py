@@ -33,7 +33,7 @@ def test_exact_ids_and_special_tokens():
     assert (tokenizer.pad_token_id, tokenizer.unk_token_id,
             tokenizer.cls_token_id, tokenizer.sep_token_id,
             tokenizer.mask_token_id) == (0, 1, 2, 3, 4)
-    assert tokenizer.vocabulary_size == 13
+    assert tokenizer.vocabulary_size() == 13
     # lowercase + strip_accents by default; unknown words -> [UNK].
     np.testing.assert_array_equal(tokenizer("CAFÉ zebra"), [12, 1])
     cased = ElectraTokenizer(VOCAB, lowercase=False, strip_accents=False)
@@ -52,7 +52,7 @@ def test_hugging_face_vocab_file_ids(tmp_path):
     np.testing.assert_array_equal(
         tokenizer("the fox jumped ."), [104, 107, 108, 109, 110]
     )
-    assert tokenizer.vocabulary_size == 111
+    assert tokenizer.vocabulary_size() == 111
 
 
 def test_missing_special_token_names_token_and_file(tmp_path):

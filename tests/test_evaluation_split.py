@@ -99,7 +99,8 @@ def test_finetune_seed_1_then_evaluate_scores_that_split(tmp_path):
         "train": 160, "validation": 20, "test": 20}
     labels = json.loads((tmp_path / "clf" / "labels.json").read_text())
     assert labels["labels"] == ["0", "1", "5"]
-    config = json.loads((tmp_path / "clf" / "config.json").read_text())
+    # keras-hub's layout: the task in task.json, the encoder in config.json.
+    config = json.loads((tmp_path / "clf" / "task.json").read_text())
     assert config["config"]["num_classes"] == 3
     casing = json.loads((tmp_path / "clf" / "tokenizer_config.json")
                         .read_text())

@@ -104,7 +104,7 @@ def test_layout_manifest_and_versions(exported):
         assert os.path.exists(os.path.join(path, name)), name
     manifest = read_manifest(path)
     assert manifest["format"] == "saved_model"
-    assert manifest["model_class"] == "ElectraClassifier"
+    assert manifest["model_class"] == "ElectraTextClassifier"
     assert manifest["config"]["num_classes"] == 2
     assert manifest["vocabulary_sha256"] == vocabulary_sha256(
         os.path.join(path, "vocab.txt")

@@ -212,7 +212,7 @@ def test_run_pretraining_mlm_objective_on_real_text(tmp_path):
             bundled_corpus_files(), tokenizer, sequence_length=32,
             batch_size=4, seed=0, repeat=True, shuffle_buffer=50,
         ).as_numpy_iterator(),
-        tokenizer.vocabulary_size, exclude_ids=[0, 2, 3, 4],
+        tokenizer.vocabulary_size(), exclude_ids=[0, 2, 3, 4],
     )
     bias = ops.convert_to_numpy(
         ElectraGenerator.from_preset(result["encoder_dir"]).lm_head._bias

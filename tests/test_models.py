@@ -6,6 +6,7 @@ import json
 import os
 
 import keras
+import keras_hub
 import numpy as np
 import pytest
 
@@ -14,6 +15,7 @@ from keras_electra.models import ElectraClassifier
 from keras_electra.models import ElectraDiscriminator
 from keras_electra.models import ElectraGenerator
 from keras_electra.models import ElectraModel
+from keras_electra.models.electra_classifier import ElectraTask
 from keras_electra.models import PRESETS
 from test_case import ElectraTestCase
 from test_case import tiny_backbone
@@ -279,15 +281,21 @@ class TestPresets:
             classifier_folder, dropout=0.2, activation="softmax"
         )
         assert again.backbone.dropout == 0.2
-        # Asked for as a base class, the saved classifier keeps its type and
-        # still takes the task arguments.
-        renamed = ElectraModel.from_preset(classifier_folder, name="renamed")
-        assert isinstance(renamed, ElectraClassifier)
-        assert renamed.name == "renamed"
+        # Asked for as a base class (ours, or keras-hub's), the saved
+        # classifier keeps its type and still takes the task arguments.
+        for base in (ElectraTask, keras_hub.models.TextClassifier):
+            renamed = base.from_preset(classifier_folder, name="renamed")
+            assert isinstance(renamed, ElectraClassifier)
+            assert renamed.name == "renamed"
         probabilities = again.predict(tiny_inputs(2, 8), verbose=0)
         np.testing.assert_allclose(probabilities.sum(-1), 1.0, rtol=1e-5)
-        with pytest.raises(ValueError, match="does not fit.*expected \(128, 5\), found \(128, 2\).*num_classes"):
-            ElectraClassifier.from_preset(classifier_folder, num_classes=5)
+        # Another `num_classes` is a new head on the saved encoder, as in
+        # keras-hub (the folder used to refuse it).
+        five = ElectraClassifier.from_preset(classifier_folder, num_classes=5)
+        assert tuple(five.output_dense.kernel.shape) == (128, 5)
+        for a, b in zip(classifier.backbone.get_weights(),
+                        five.backbone.get_weights()):
+            np.testing.assert_array_equal(a, b)
 
     def test_save_to_preset_round_trip(self, tmp_path):
         keras.utils.set_random_seed(2)

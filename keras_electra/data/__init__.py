@@ -31,6 +31,7 @@ from keras_electra.data.splits import save_split
 from keras_electra.data.splits import split_record
 from keras_electra.data.tfrecords import prepare_tfrecords
 from keras_electra.data.tfrecords import tfrecord_dataset
+from keras_electra.data.tokenizer_config import load_tokenizer
 from keras_electra.data.tokenizer_config import read_tokenizer_settings
 from keras_electra.data.tokenizer_config import save_tokenizer_files
 from keras_electra.data.tokenizer_config import tokenizer_from_vocabulary
@@ -54,6 +55,7 @@ __all__ = [
     "load_bbc_news",
     "load_rotten_tomatoes",
     "load_split",
+    "load_tokenizer",
     "pretraining_dataset",
     "prepare_tfrecords",
     "read_tokenizer_settings",

@@ -274,9 +274,8 @@ class ElectraTokenizer(keras_hub.tokenizers.WordPieceTokenizer):
             # tables would belong to that graph.
             self._bert_word_piece()
 
-    @property
     def vocabulary_size(self):
-        """Number of word pieces in the vocabulary (an int)."""
+        """Number of word pieces in the vocabulary (an int), as in keras-hub."""
         self._check_vocabulary()
         return len(self.vocabulary)
 

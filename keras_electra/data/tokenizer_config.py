@@ -186,3 +186,36 @@ def tokenizer_from_vocabulary(
         vocabulary=vocabulary_file, lowercase=lowercase,
         strip_accents=strip_accents,
     )
+
+
+def load_tokenizer(model_dir, lowercase=None, strip_accents=None):
+    """Load the `ElectraTokenizer` stored beside a model, cased as trained.
+
+    Looks for `vocab.txt` (Hugging Face and keras_electra folders) or
+    `vocabulary.txt` (keras-hub's assets) in `model_dir` and its `assets/`.
+    The casing comes from the folder's `tokenizer_config.json`
+    (`do_lower_case`, `strip_accents`) or keras-hub's `tokenizer.json`, else
+    from the vocabulary itself (see `read_tokenizer_settings`); `lowercase`
+    and `strip_accents` override it.
+
+    Example:
+    ```python
+    from keras_electra.data import bundled_vocabulary_file
+    tokenizer = load_tokenizer(os.path.dirname(bundled_vocabulary_file()))
+    ```
+    """
+    candidates = [
+        os.path.join(model_dir, "vocab.txt"),
+        os.path.join(model_dir, "vocabulary.txt"),
+        os.path.join(model_dir, "assets", "tokenizer", "vocabulary.txt"),
+    ]
+    for path in candidates:
+        if os.path.exists(path):
+            return tokenizer_from_vocabulary(
+                path, lowercase, strip_accents, settings_folder=model_dir
+            )
+    raise FileNotFoundError(
+        f"No vocabulary beside the model in '{model_dir}': looked for "
+        f"{', '.join(os.path.basename(p) for p in candidates)}. Copy the "
+        "vocab.txt the model was trained with into that folder."
+    )

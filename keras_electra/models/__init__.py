@@ -4,10 +4,12 @@ from keras_electra.models.electra_backbone import ElectraBackbone
 from keras_electra.models.electra_discriminator import ElectraDiscriminator
 from keras_electra.models.electra_generator import ElectraGenerator
 from keras_electra.models.electra_model import ElectraModel
+from keras_electra.models.electra_model import ElectraPresetMixin
 from keras_electra.models.electra_presets import PRESETS
 from keras_electra.models.replaced_token_detector import ReplacedTokenDetector
 from keras_electra.models.masked_lm_pretrainer import MaskedLMPretrainer
 from keras_electra.models.electra_classifier import ElectraClassifier
+from keras_electra.models.electra_classifier import ElectraTextClassifier
 from keras_electra.models.electra_question_answerer import ElectraQuestionAnswerer
 from keras_electra.models.electra_text_embedder import ElectraTextEmbedder
 from keras_electra.models.electra_text_embedder import EmbeddingIndex

@@ -1,18 +1,23 @@
 """The ELECTRA encoder: embeddings, optional projection, transformer stack."""
 
 import keras
+import keras_hub
 
 from keras_electra.api_export import keras_electra_export
 from keras_electra.layers.electra_embedding import ElectraEmbedding
 from keras_electra.layers.electra_embedding import electra_kernel_initializer
 from keras_electra.layers.electra_transformer_layer import set_dropout_rates
 from keras_electra.layers.electra_transformer_layer import transformer_layer
-from keras_electra.models.electra_model import ElectraModel
+from keras_electra.models.electra_model import ElectraPresetMixin
 
 
 @keras_electra_export
-class ElectraBackbone(ElectraModel):
+class ElectraBackbone(ElectraPresetMixin, keras_hub.models.Backbone):
     """ELECTRA encoder network, as in the original code and Hugging Face.
+
+    A `keras_hub.models.Backbone`: after `import keras_electra`, a folder
+    written by `save_to_preset()` also loads with
+    `keras_hub.models.Backbone.from_preset(folder)`.
 
     Token, position and segment embeddings of width `embedding_dim` are
     summed and normalized (LayerNorm epsilon 1e-12); when `embedding_dim`

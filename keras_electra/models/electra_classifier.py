@@ -1,22 +1,37 @@
 """Sequence classification and regression on the [CLS] vector."""
 
 import keras
+import keras_hub
 from keras import ops
 
 from keras_electra.api_export import keras_electra_export
 from keras_electra.layers.electra_embedding import electra_kernel_initializer
-from keras_electra.models.electra_model import ElectraModel
+from keras_electra.models.electra_backbone import ElectraBackbone
+from keras_electra.models.electra_model import ElectraPresetMixin
+from keras_electra.models.electra_model import LazyClass
 from keras_electra.models.electra_model import build_optimizer
+from keras_electra.models.raw_inputs import has_strings
+from keras_electra.models.raw_inputs import is_dataset
 
 
-class ElectraTask(ElectraModel):
+class ElectraTask(ElectraPresetMixin):
     """Shared plumbing of the fine-tuning tasks (not exported).
 
-    A task holds `backbone` (serialized with it by `ElectraModel`).
+    Mixed into `keras_hub.models.Task` subclasses (a plain mixin: Keras
+    rewrites the bases of functional models once, which a second path to
+    `Task` would break). A task: it holds `backbone` and `preprocessor`, and
+    `fit()`, `predict()` and `evaluate()` take raw inputs (strings, pairs,
+    words) that the preprocessor turns into token ids, or token-id dicts
+    (`{"token_ids", "segment_ids", "padding_mask"}`) that go straight to the
+    model. `task.preprocessor = None` turns raw-input handling off, as in
+    keras-hub. Raw in-memory inputs are shuffled each epoch when `fit(...,
+    shuffle=True)` (the default), as Keras shuffles arrays.
+
     `compile()` defaults to the ELECTRA fine-tuning optimizer
     (`keras_electra.training.layerwise_decay.fine_tuning_optimizer`), with
     the loss and metrics each task names in `default_loss()` and
-    `default_metrics()`.
+    `default_metrics()`; a new task is compiled with those defaults, its
+    optimizer slots created at the first `fit()`.
 
     Example:
     ```python
@@ -27,7 +42,107 @@ class ElectraTask(ElectraModel):
     """
 
     preset_role = "discriminator"
+    backbone_cls = ElectraBackbone
+    preprocessor_cls = None
 
+    def __init__(self, *args, dtype=None, compile=True, **kwargs):
+        self._compiling_in_init = True
+        super().__init__(*args, compile=compile, **kwargs)
+        self._compiling_in_init = False
+        if dtype is not None:
+            self.dtype_policy = keras.dtype_policies.get(dtype)
+
+    # --- Configuration -------------------------------------------------
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "trainable": self.trainable,
+                "dtype": keras.dtype_policies.serialize(self.dtype_policy),
+            }
+        )
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        if isinstance(config.get("dtype"), dict):
+            config["dtype"] = keras.dtype_policies.deserialize(config["dtype"])
+        return super().from_config(config)
+
+    # --- Raw inputs ----------------------------------------------------
+    def preprocess_samples(self, x, y=None, sample_weight=None):
+        if isinstance(x, dict) and "token_ids" in x:
+            return keras.utils.pack_x_y_sample_weight(x, y, sample_weight)
+        if self.preprocessor is None:
+            raise ValueError(
+                f"{type(self).__name__} received raw inputs, but its "
+                "`preprocessor` is None. Pass token-id dicts "
+                "(`token_ids`, `segment_ids`, `padding_mask`), or set a "
+                "preprocessor (`from_preset()` attaches one)."
+            )
+        return super().preprocess_samples(x, y, sample_weight)
+
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto",
+            callbacks=None, validation_split=0.0, validation_data=None,
+            shuffle=True, sample_weight=None, **kwargs):
+        build_optimizer(self)
+        if not has_strings(x):
+            return keras.Model.fit(
+                self, x, y, batch_size=batch_size, epochs=epochs,
+                verbose=verbose, callbacks=callbacks,
+                validation_split=validation_split,
+                validation_data=validation_data, shuffle=shuffle,
+                sample_weight=sample_weight, **kwargs,
+            )
+        if not is_dataset(x):
+            from keras_electra.data.raw_inputs import raw_dataset
+
+            x = raw_dataset(x, y, sample_weight, batch_size, shuffle,
+                            validation_split)
+            if validation_split and validation_data is None:
+                x, validation_data = x
+            y = sample_weight = batch_size = None
+        return keras_hub.models.Task.fit(
+            self, x, y, batch_size=batch_size, epochs=epochs,
+            verbose=verbose, callbacks=callbacks,
+            validation_data=validation_data, sample_weight=sample_weight,
+            shuffle=False,  # shuffled above; a dataset is the caller's
+            **kwargs,
+        )
+
+    def evaluate(self, x=None, y=None, batch_size=None, sample_weight=None,
+                 **kwargs):
+        if not has_strings(x):
+            return keras.Model.evaluate(
+                self, x, y, batch_size=batch_size,
+                sample_weight=sample_weight, **kwargs
+            )
+        if not is_dataset(x):
+            from keras_electra.data.raw_inputs import raw_dataset
+
+            x = raw_dataset(x, y, sample_weight, batch_size, shuffle=False)
+            y = sample_weight = batch_size = None
+        return keras_hub.models.Task.evaluate(
+            self, x, y, batch_size=batch_size, sample_weight=sample_weight,
+            **kwargs
+        )
+
+    def predict(self, x, batch_size=None, **kwargs):
+        if not has_strings(x):
+            self.check_inputs(x)
+            return keras.Model.predict(self, x, batch_size=batch_size,
+                                       **kwargs)
+        if not is_dataset(x):
+            from keras_electra.data.raw_inputs import raw_dataset
+
+            x = raw_dataset(x, batch_size=batch_size, shuffle=False)
+            batch_size = None
+        return keras_hub.models.Task.predict(
+            self, x, batch_size=batch_size, **kwargs
+        )
+
+    # --- Compilation ---------------------------------------------------
     def default_loss(self):
         return None
 
@@ -99,7 +214,8 @@ class ElectraTask(ElectraModel):
         keras.Model.compile(
             self, optimizer=optimizer, loss=loss, metrics=metrics, **kwargs
         )
-        build_optimizer(self)
+        if not getattr(self, "_compiling_in_init", False):
+            build_optimizer(self)
 
     def compile_from_config(self, config):
         # `compile()` is overridden, so Keras skips it on reload; restore the
@@ -115,8 +231,15 @@ def _from_logits(activation):
 
 
 @keras_electra_export
-class ElectraClassifier(ElectraTask):
+class ElectraTextClassifier(ElectraTask, keras_hub.models.TextClassifier):
     """Sentence(-pair) classification or regression with ELECTRA.
+
+    A `keras_hub.models.TextClassifier`: `fit()`, `predict()` and
+    `evaluate()` take raw strings (or `(first, second)` tuples of string
+    lists for pairs), tokenized by its `preprocessor`
+    (`keras_electra.data.ElectraClassifierPreprocessor`, attached by
+    `from_preset()`), and still take token-id dicts. `ElectraClassifier` is
+    the same class under its earlier name.
 
     As in the original ELECTRA fine-tuning code: dropout, then one dense
     layer on the first token's (`[CLS]`) vector of `sequence_output`. There
@@ -137,10 +260,14 @@ class ElectraClassifier(ElectraTask):
     Args:
         backbone: `keras_electra.models.ElectraBackbone`.
         num_classes: int. Number of classes, or `1` for regression.
-        dropout: float. Dropout on the `[CLS]` vector. Defaults to `0.1`.
+        preprocessor: `keras_electra.data.ElectraClassifierPreprocessor` or
+            `None`. Turns raw strings into token ids in `fit()`,
+            `predict()` and `evaluate()`. Defaults to `None` (token-id
+            inputs only).
         activation: str or callable. Applied to the outputs; `None` returns
             logits (the loss is then computed from logits). Defaults to
             `None`.
+        dropout: float. Dropout on the `[CLS]` vector. Defaults to `0.1`.
         dtype: string or `keras.DTypePolicy`. Defaults to the backbone's.
 
     Call arguments:
@@ -153,8 +280,11 @@ class ElectraClassifier(ElectraTask):
     Example:
     ```python
     import numpy as np
-    from keras_electra.models import ElectraClassifier
-    model = ElectraClassifier.from_preset("electra_tiny", num_classes=2)
+    from keras_electra.models import ElectraTextClassifier
+    model = ElectraTextClassifier.from_preset("electra_tiny", num_classes=2)
+    model.predict(["a fine film", "a dull film"], verbose=0)  # (2, 2) logits
+    model.fit(["a fine film", "a dull film"], [1, 0], verbose=0)
+    # Token-id dicts work too (and with `model.preprocessor = None`).
     x = {
         "token_ids": np.array([[2, 100, 200, 3], [2, 300, 3, 0]]),
         "segment_ids": np.zeros((2, 4), "int32"),
@@ -169,12 +299,18 @@ class ElectraClassifier(ElectraTask):
         Clark et al., ELECTRA, ICLR 2020 (arXiv:2003.10555), Appendix A.
     """
 
+    preprocessor_cls = LazyClass(
+        "keras_electra.data.electra_classifier_preprocessor",
+        "ElectraClassifierPreprocessor",
+    )
+
     def __init__(
         self,
         backbone,
         num_classes,
-        dropout=0.1,
+        preprocessor=None,
         activation=None,
+        dropout=0.1,
         dtype=None,
         **kwargs,
     ):
@@ -186,6 +322,7 @@ class ElectraClassifier(ElectraTask):
         dtype = dtype or backbone.dtype_policy
         # === Layers ===
         self.backbone = backbone
+        self.preprocessor = preprocessor
         self.output_dropout = keras.layers.Dropout(
             dropout, dtype=dtype, name="classifier_dropout"
         )
@@ -203,11 +340,11 @@ class ElectraClassifier(ElectraTask):
         sequence_output = backbone(inputs)["sequence_output"]
         x = self.output_dropout(sequence_output[:, 0, :])
         outputs = ops.cast(self.output_dense(x), "float32")
-        super().__init__(inputs=inputs, outputs=outputs, dtype=dtype, **kwargs)
         # === Config ===
         self.num_classes = int(num_classes)
         self.dropout = dropout
         self.activation = keras.activations.get(activation)
+        super().__init__(inputs=inputs, outputs=outputs, dtype=dtype, **kwargs)
 
     @property
     def is_regression(self):
@@ -236,3 +373,10 @@ class ElectraClassifier(ElectraTask):
             }
         )
         return config
+
+
+# The earlier name, and the name older saved configs refer to.
+ElectraClassifier = ElectraTextClassifier
+keras.saving.get_custom_objects()[
+    "keras_electra>ElectraClassifier"
+] = ElectraTextClassifier

@@ -1,5 +1,6 @@
-"""Base class of every keras_electra model: presets, saving, input checks."""
+"""Base classes of every keras_electra model: presets, saving, input checks."""
 
+import importlib
 import inspect
 
 import keras
@@ -8,26 +9,27 @@ import numpy as np
 from keras_electra.api_export import keras_electra_export
 
 
-@keras_electra_export
-class ElectraModel(keras.Model):
-    """Base class for backbones and tasks of keras_electra.
+class ElectraPresetMixin:
+    """Presets, saving and input checks shared by all keras_electra models.
 
-    It adds three things to `keras.Model`:
+    Mixed into `ElectraBackbone` (a `keras_hub.models.Backbone`), the tasks
+    (`keras_hub.models.Task` subclasses) and the pre-training models:
 
     - `from_preset()`: build from a built-in preset name (see
       `keras_electra.models.electra_presets.PRESETS`), or load a local folder
-      written by `save_to_preset()`, a Hugging Face ELECTRA checkpoint folder
-      (`config.json` plus `model.safetensors` or `pytorch_model.bin`) or a
-      keras-hub `ElectraBackbone` preset folder.
-    - `save_to_preset()`: write `config.json`, `model.weights.h5` and
-      `metadata.json` to a folder that `from_preset()` reads back.
+      written by `save_to_preset()`, a Hugging Face ELECTRA or BERT checkpoint
+      folder (`config.json` plus `model.safetensors` or `pytorch_model.bin`),
+      a keras-hub `ElectraBackbone` preset folder, or an `hf://` /
+      `kaggle://` handle.
+    - `save_to_preset()`: write a folder `from_preset()` (ours and
+      keras-hub's) reads back.
     - Input checks on concrete (NumPy) inputs in `__call__` and `predict()`:
       token ids outside the vocabulary and sequences longer than the position
       table raise a `ValueError` that names the offending value, instead of
       an opaque gather error (or silent garbage on GPU).
 
-    Subclasses set `preset_role` to the part of a preset they are built from
-    (`"discriminator"` or `"generator"`).
+    Subclasses set `preset_role` to the part of a built-in preset they are
+    built from (`"discriminator"` or `"generator"`).
 
     Example:
     ```python
@@ -39,46 +41,6 @@ class ElectraModel(keras.Model):
     """
 
     preset_role = "discriminator"
-
-    def __init__(self, *args, dtype=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._initialized = True
-        if dtype is not None:
-            self.dtype_policy = keras.dtype_policies.get(dtype)
-
-    def __setattr__(self, name, value):
-        # The torch backend's `Module.__setattr__` refuses layers assigned
-        # before `Module.__init__`; functional models assign their layers
-        # before calling `super().__init__`, and the functional graph tracks
-        # them anyway, so plain assignment is right until initialized.
-        is_property = isinstance(getattr(type(self), name, None), property)
-        uninitialized = not hasattr(self, "_initialized")
-        if keras.config.backend() == "torch" and (
-            is_property or uninitialized
-        ):
-            return object.__setattr__(self, name, value)
-        return super().__setattr__(name, value)
-
-    # --- Configuration -------------------------------------------------
-    def get_config(self):
-        config = {
-            "name": self.name,
-            "trainable": self.trainable,
-            "dtype": keras.dtype_policies.serialize(self.dtype_policy),
-        }
-        # Tasks take their encoder as `backbone=`: serialize it with them.
-        if "backbone" in inspect.signature(type(self).__init__).parameters:
-            config["backbone"] = keras.layers.serialize(self.backbone)
-        return config
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        if isinstance(config.get("dtype"), dict):
-            config["dtype"] = keras.dtype_policies.deserialize(config["dtype"])
-        if isinstance(config.get("backbone"), dict):
-            config["backbone"] = keras.layers.deserialize(config["backbone"])
-        return cls(**config)
 
     # --- Input checks --------------------------------------------------
     def check_inputs(self, inputs):
@@ -157,6 +119,84 @@ class ElectraModel(keras.Model):
 
         preset_loader.save_preset(self, preset_dir)
 
+
+
+@keras_electra_export
+class ElectraModel(ElectraPresetMixin, keras.Model):
+    """Functional `keras.Model` with keras_electra's presets and input checks.
+
+    The base of the models that are neither a backbone nor a task
+    (`ElectraDiscriminator`, `ElectraGenerator`); see `ElectraPresetMixin`.
+
+    Example:
+    ```python
+    from keras_electra.models import ElectraDiscriminator
+    model = ElectraDiscriminator.from_preset("electra_tiny")
+    assert isinstance(model, ElectraModel)
+    ```
+    """
+
+    def __init__(self, *args, dtype=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._initialized = True
+        if dtype is not None:
+            self.dtype_policy = keras.dtype_policies.get(dtype)
+
+    def __setattr__(self, name, value):
+        # The torch backend's `Module.__setattr__` refuses layers assigned
+        # before `Module.__init__`; functional models assign their layers
+        # before calling `super().__init__`, and the functional graph tracks
+        # them anyway, so plain assignment is right until initialized.
+        is_property = isinstance(getattr(type(self), name, None), property)
+        uninitialized = not hasattr(self, "_initialized")
+        if keras.config.backend() == "torch" and (
+            is_property or uninitialized
+        ):
+            return object.__setattr__(self, name, value)
+        return super().__setattr__(name, value)
+
+    def get_config(self):
+        config = {
+            "name": self.name,
+            "trainable": self.trainable,
+            "dtype": keras.dtype_policies.serialize(self.dtype_policy),
+        }
+        # Models take their encoder as `backbone=`: serialize it with them.
+        if "backbone" in inspect.signature(type(self).__init__).parameters:
+            config["backbone"] = keras.layers.serialize(self.backbone)
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        if isinstance(config.get("dtype"), dict):
+            config["dtype"] = keras.dtype_policies.deserialize(config["dtype"])
+        if isinstance(config.get("backbone"), dict):
+            config["backbone"] = keras.layers.deserialize(config["backbone"])
+        return cls(**config)
+
+
+class LazyClass:
+    """A class attribute that imports its class on first use.
+
+    Tasks name their preprocessor class (`preprocessor_cls`, as keras-hub
+    reads it); the preprocessors use TensorFlow, which model code must not
+    import, so the class is looked up only when asked for.
+
+    Example:
+    ```python
+    class Holder:
+        cls = LazyClass("collections", "OrderedDict")
+    import collections
+    assert Holder.cls is collections.OrderedDict
+    ```
+    """
+
+    def __init__(self, module, name):
+        self.module, self.name = module, name
+
+    def __get__(self, obj, owner=None):
+        return getattr(importlib.import_module(self.module), self.name)
 
 def check_token_inputs(backbone, inputs):
     """Validate concrete inputs against a backbone's vocabulary and positions.

@@ -2,6 +2,7 @@
 
 import keras
 import numpy as np
+import keras_hub
 from keras import ops
 
 from keras_electra.api_export import keras_electra_export
@@ -13,7 +14,7 @@ PADDING_LOGIT_OFFSET = -10000.0
 
 
 @keras_electra_export
-class ElectraQuestionAnswerer(ElectraTask):
+class ElectraQuestionAnswerer(ElectraTask, keras_hub.models.Task):
     """Span extraction: start and end logits for every token.
 
     A dense layer maps `sequence_output` to two logits per token (start and
@@ -59,10 +60,12 @@ class ElectraQuestionAnswerer(ElectraTask):
     ```
     """
 
-    def __init__(self, backbone, dropout=0.0, dtype=None, **kwargs):
+    def __init__(self, backbone, preprocessor=None, dropout=0.0, dtype=None,
+                 **kwargs):
         dtype = dtype or backbone.dtype_policy
         # === Layers ===
         self.backbone = backbone
+        self.preprocessor = preprocessor
         self.output_dropout = keras.layers.Dropout(
             dropout, dtype=dtype, name="span_dropout"
         )
@@ -81,14 +84,14 @@ class ElectraQuestionAnswerer(ElectraTask):
         padding = 1.0 - ops.cast(inputs["padding_mask"], "float32")
         start_logits = logits[..., 0] + PADDING_LOGIT_OFFSET * padding
         end_logits = logits[..., 1] + PADDING_LOGIT_OFFSET * padding
+        # === Config ===
+        self.dropout = dropout
         super().__init__(
             inputs=inputs,
             outputs={"start_logits": start_logits, "end_logits": end_logits},
             dtype=dtype,
             **kwargs,
         )
-        # === Config ===
-        self.dropout = dropout
         # === Loss and metrics ===
         self._span_loss = keras.losses.SparseCategoricalCrossentropy(
             from_logits=True, name="span_loss"

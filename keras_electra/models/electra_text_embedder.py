@@ -1,16 +1,18 @@
 """Sentence embeddings from an ELECTRA encoder, and a small vector index."""
 
 import numpy as np
+import keras_hub
 from keras import ops
 
 from keras_electra.api_export import keras_electra_export
 from keras_electra.models.electra_classifier import ElectraTask
+from keras_electra.models.electra_model import LazyClass
 
 POOLING_MODES = ("mean", "cls", "max")
 
 
 @keras_electra_export
-class ElectraTextEmbedder(ElectraTask):
+class ElectraTextEmbedder(ElectraTask, keras_hub.models.Task):
     """One vector per text: pooled `sequence_output`, optionally L2-normalized.
 
     Pooling: `"mean"` averages the vectors of real tokens (`padding_mask`
@@ -45,8 +47,13 @@ class ElectraTextEmbedder(ElectraTask):
     ```
     """
 
-    def __init__(self, backbone, pooling="mean", normalize=True, dtype=None,
-                 **kwargs):
+    preprocessor_cls = LazyClass(
+        "keras_electra.data.electra_classifier_preprocessor",
+        "ElectraClassifierPreprocessor",
+    )
+
+    def __init__(self, backbone, preprocessor=None, pooling="mean",
+                 normalize=True, dtype=None, **kwargs):
         if pooling not in POOLING_MODES:
             raise ValueError(
                 f"`pooling` must be one of {POOLING_MODES}. Received: "
@@ -55,6 +62,7 @@ class ElectraTextEmbedder(ElectraTask):
         dtype = dtype or backbone.dtype_policy
         # === Layers ===
         self.backbone = backbone
+        self.preprocessor = preprocessor
         # === Functional model ===
         inputs = backbone.input
         x = ops.cast(backbone(inputs)["sequence_output"], "float32")
@@ -71,10 +79,10 @@ class ElectraTextEmbedder(ElectraTask):
                 ops.maximum(ops.sum(ops.square(pooled), -1, keepdims=True),
                             1e-12)
             )
-        super().__init__(inputs=inputs, outputs=pooled, dtype=dtype, **kwargs)
         # === Config ===
         self.pooling = pooling
         self.normalize = normalize
+        super().__init__(inputs=inputs, outputs=pooled, dtype=dtype, **kwargs)
 
     def get_config(self):
         config = super().get_config()

@@ -1,17 +1,19 @@
 """Per-token classification (NER, POS tagging) with ELECTRA."""
 
 import keras
+import keras_hub
 from keras import ops
 
 from keras_electra.api_export import keras_electra_export
 from keras_electra.layers.electra_embedding import electra_kernel_initializer
 from keras_electra.models.electra_classifier import ElectraTask
+from keras_electra.models.electra_model import LazyClass
 
 IGNORE_INDEX = -100
 
 
 @keras_electra_export
-class ElectraTokenClassifier(ElectraTask):
+class ElectraTokenClassifier(ElectraTask, keras_hub.models.Task):
     """Token classification: dropout and a dense layer on every token.
 
     Returns logits for every word piece. Train with labels on the first
@@ -49,8 +51,13 @@ class ElectraTokenClassifier(ElectraTask):
     ```
     """
 
-    def __init__(self, backbone, num_classes, dropout=0.1, dtype=None,
-                 **kwargs):
+    preprocessor_cls = LazyClass(
+        "keras_electra.data.electra_token_classifier_preprocessor",
+        "ElectraTokenClassifierPreprocessor",
+    )
+
+    def __init__(self, backbone, num_classes, preprocessor=None, dropout=0.1,
+                 dtype=None, **kwargs):
         if int(num_classes) < 2:
             raise ValueError(
                 f"`num_classes` must be >= 2. Received: num_classes={num_classes}"
@@ -58,6 +65,7 @@ class ElectraTokenClassifier(ElectraTask):
         dtype = dtype or backbone.dtype_policy
         # === Layers ===
         self.backbone = backbone
+        self.preprocessor = preprocessor
         self.output_dropout = keras.layers.Dropout(
             dropout, dtype=dtype, name="token_classifier_dropout"
         )
@@ -73,10 +81,10 @@ class ElectraTokenClassifier(ElectraTask):
         inputs = backbone.input
         x = backbone(inputs)["sequence_output"]
         logits = ops.cast(self.output_dense(self.output_dropout(x)), "float32")
-        super().__init__(inputs=inputs, outputs=logits, dtype=dtype, **kwargs)
         # === Config ===
         self.num_classes = int(num_classes)
         self.dropout = dropout
+        super().__init__(inputs=inputs, outputs=logits, dtype=dtype, **kwargs)
 
     def default_loss(self):
         return keras.losses.SparseCategoricalCrossentropy(

@@ -19,6 +19,10 @@ from keras_electra.models.electra_presets import PRESETS
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.weights.h5"
 METADATA_FILE = "metadata.json"
+# keras-hub's names for a task's own config and the weights outside its
+# backbone.
+TASK_CONFIG_FILE = "task.json"
+TASK_WEIGHTS_FILE = "task.weights.h5"
 
 
 def preset_names():
@@ -112,12 +116,12 @@ def build_from_backbone(cls, backbone, **task_kwargs):
     return cls(backbone=backbone, **task_kwargs)
 
 
-def read_config(path):
+def read_config(path, filename=CONFIG_FILE):
     """Read a folder's `config.json`, with an error naming the file."""
-    config_path = os.path.join(path, CONFIG_FILE)
+    config_path = os.path.join(path, filename)
     if not os.path.exists(config_path):
         raise FileNotFoundError(
-            f"'{path}' is not a preset folder: it has no {CONFIG_FILE}."
+            f"'{path}' is not a preset folder: it has no {filename}."
         )
     try:
         with open(config_path, encoding="utf-8") as f:
@@ -126,10 +130,54 @@ def read_config(path):
         raise ValueError(f"{config_path} is not valid JSON: {e}") from e
 
 
-def load_preset(cls, preset, load_weights=True, **kwargs):
-    """Build or load `cls` from a preset name or folder.
+def resolve_handle(preset):
+    """The local folder of an `hf://` or `kaggle://` handle (else `preset`).
 
-    See `ElectraModel.from_preset` for the accepted forms.
+    `hf://owner/name` goes through `huggingface_hub.snapshot_download`,
+    `kaggle://owner/model/framework/variation[/version]` through
+    `kagglehub.model_download`; both answer from their local cache first
+    (`HF_HUB_OFFLINE=1`, `HF_HOME`, `KAGGLEHUB_CACHE`), so a copy laid out
+    as they lay it out loads without a network.
+
+    Example:
+    ```python
+    assert resolve_handle("/tmp/my_electra") == "/tmp/my_electra"
+    ```
+    """
+    if preset.startswith("hf://"):
+        import huggingface_hub
+
+        repo_id = preset[len("hf://"):].strip("/")
+        try:
+            return huggingface_hub.snapshot_download(repo_id)
+        except Exception as e:
+            raise ValueError(
+                f"Could not fetch '{preset}' from the Hugging Face Hub or "
+                f"its local cache ({type(e).__name__}: {e})."
+            ) from e
+    if preset.startswith("kaggle://"):
+        import kagglehub
+
+        handle = preset[len("kaggle://"):].strip("/")
+        try:
+            return kagglehub.model_download(handle)
+        except Exception as e:
+            raise ValueError(
+                f"Could not fetch '{preset}' from Kaggle Models or its local "
+                f"cache ({type(e).__name__}: {e}). Handles have the form "
+                "kaggle://owner/model/keras/variation[/version]."
+            ) from e
+    return preset
+
+
+def load_preset(cls, preset, load_weights=True, **kwargs):
+    """Build or load `cls` from a preset name, folder or handle.
+
+    See `ElectraPresetMixin.from_preset` for the accepted forms. Tasks
+    whose class names a `preprocessor_cls` get one: the folder's vocabulary
+    (or the bundled one for built-in names), cased as saved, with
+    `sequence_length=` from the keywords (default: the preprocessor's,
+    capped at the position table).
 
     Example:
     ```python
@@ -137,9 +185,75 @@ def load_preset(cls, preset, load_weights=True, **kwargs):
     generator = load_preset(ElectraGenerator, "electra_tiny")
     ```
     """
+    preset = os.fspath(preset)
+    preprocessor_cls = getattr(cls, "preprocessor_cls", None)
+    preprocessor = kwargs.pop("preprocessor", "auto")
+    sequence_length = None
+    if preprocessor_cls is not None:
+        sequence_length = kwargs.pop("sequence_length", None)
+    folder = None if preset in PRESETS else resolve_handle(preset)
+    model = _load_model(cls, preset if folder is None else folder,
+                        load_weights, **kwargs)
+    if preprocessor_cls is None:
+        return model
+    if preprocessor != "auto":
+        model.preprocessor = preprocessor
+    elif model.preprocessor is None:
+        model.preprocessor = default_preprocessor(
+            preprocessor_cls, model.backbone, folder, sequence_length
+        )
+    elif sequence_length:
+        model.preprocessor.sequence_length = sequence_length
+    return model
+
+
+def default_preprocessor(preprocessor_cls, backbone, folder=None,
+                         sequence_length=None):
+    """A preprocessor with the vocabulary of `folder` (or the bundled one).
+
+    Returns `None` when `folder` holds no vocabulary (a Hugging Face folder
+    without `vocab.txt`), or a built-in architecture was given a
+    `vocabulary_size` smaller than the bundled vocabulary: the task then
+    takes token ids only.
+
+    Example:
+    ```python
+    from keras_electra.data import ElectraClassifierPreprocessor
+    from keras_electra.models import ElectraBackbone
+    backbone = ElectraBackbone.from_preset("electra_tiny")
+    pre = default_preprocessor(ElectraClassifierPreprocessor, backbone)
+    ```
+    """
+    from keras_electra.data import bundled_vocabulary_file
+    from keras_electra.data import load_tokenizer
+
+    builtin = folder is None
+    if builtin:
+        folder = os.path.dirname(bundled_vocabulary_file())
+    try:
+        tokenizer = load_tokenizer(folder)
+    except FileNotFoundError:
+        return None
+    if builtin and tokenizer.vocabulary_size() > backbone.vocabulary_size:
+        return None  # a built-in shape with a smaller vocabulary_size=
+    if tokenizer.vocabulary_size() > backbone.vocabulary_size:
+        raise ValueError(
+            f"The vocabulary in '{folder}' has {tokenizer.vocabulary_size()} "
+            f"tokens, but the model's embedding table only "
+            f"{backbone.vocabulary_size}: they do not belong together."
+        )
+    kwargs = {}
+    if sequence_length:
+        kwargs["sequence_length"] = sequence_length
+    preprocessor = preprocessor_cls(tokenizer=tokenizer, **kwargs)
+    if preprocessor.sequence_length > backbone.max_sequence_length:
+        preprocessor.sequence_length = backbone.max_sequence_length
+    return preprocessor
+
+
+def _load_model(cls, preset, load_weights, **kwargs):
     from keras_electra.models.electra_backbone import ElectraBackbone
 
-    preset = os.fspath(preset)
     if preset in PRESETS:
         backbone_kwargs, task_kwargs = _split_kwargs(kwargs, ElectraBackbone)
         config = preset_config(preset, cls.preset_role)
@@ -150,8 +264,12 @@ def load_preset(cls, preset, load_weights=True, **kwargs):
     if not os.path.isdir(path):
         raise ValueError(
             f"Unknown preset '{preset}': it is neither a built-in preset "
-            f"({', '.join(preset_names())}) nor an existing folder."
+            f"({', '.join(preset_names())}), an existing folder, nor an "
+            "hf:// or kaggle:// handle."
         )
+    task = _load_task_folder(cls, path, load_weights, **kwargs)
+    if task is not None:
+        return task
     config = read_config(path)
     registered = config.get("registered_name", "") or ""
     if registered.startswith("keras_electra>"):
@@ -168,6 +286,70 @@ def load_preset(cls, preset, load_weights=True, **kwargs):
         f"Cannot tell the format of '{path}': its {CONFIG_FILE} is neither a "
         "keras_electra preset, a keras-hub preset, nor a Hugging Face ELECTRA "
         f"or BERT config (model_type={config.get('model_type')!r})."
+    )
+
+
+def _load_task_folder(cls, path, load_weights, **kwargs):
+    """Load a keras-hub layout task folder (`task.json`) saved as `cls`.
+
+    Returns `None` when there is no `task.json` of ours, or it holds
+    another class: the backbone in `config.json` is then used.
+    """
+    from keras_electra.models.electra_backbone import ElectraBackbone
+
+    task_path = os.path.join(path, TASK_CONFIG_FILE)
+    if not os.path.exists(task_path):
+        return None
+    task_config = read_config(path, TASK_CONFIG_FILE)
+    registered = task_config.get("registered_name") or ""
+    saved_cls = keras.saving.get_registered_object(registered)
+    if not (
+        registered.startswith("keras_electra>")
+        and isinstance(saved_cls, type)
+        and issubclass(saved_cls, cls)
+    ):
+        return None
+    backbone_kwargs, task_kwargs = _split_kwargs(kwargs, ElectraBackbone)
+    check_task_kwargs(saved_cls, task_kwargs)
+    config = copy.deepcopy(task_config)
+    inner = config["config"]
+    inner["backbone"].setdefault("config", {}).update(backbone_kwargs)
+    new_head = any(
+        key in task_kwargs and task_kwargs[key] != inner.get(key)
+        for key in ("num_classes",)
+    )
+    inner.update(task_kwargs)
+    task = keras.saving.deserialize_keras_object(config)
+    if task.preprocessor is not None:
+        task.preprocessor.load_preset_assets(path)
+    if load_weights:
+        _load_checked(task.backbone, path, kwargs)
+        task_weights = os.path.join(path, TASK_WEIGHTS_FILE)
+        if os.path.exists(task_weights) and not new_head:
+            keras.saving.load_weights(
+                task, task_weights, objects_to_skip=_head_skip(task)
+            )
+    return task
+
+
+def _load_checked(model, path, kwargs):
+    weights_path = os.path.join(path, WEIGHTS_FILE)
+    if not os.path.exists(weights_path):
+        raise FileNotFoundError(
+            f"Preset folder '{path}' has no {WEIGHTS_FILE}; pass "
+            "load_weights=False to build the architecture only."
+        )
+    load_weights_checked(
+        model, weights_path,
+        context=(
+            f"The model was built from '{path}/config.json' with the "
+            f"overrides {kwargs}: change only arguments that keep the "
+            "weight shapes (dropout, ...), or load with "
+            "load_weights=False."
+            if kwargs else
+            f"The model was built from '{path}/config.json': the config "
+            "and the weights come from different models."
+        ),
     )
 
 
@@ -195,24 +377,7 @@ def _load_own(cls, path, config, load_weights, **kwargs):
         task_kwargs = {}
     saved = keras.saving.deserialize_keras_object(config)
     if load_weights:
-        weights_path = os.path.join(path, WEIGHTS_FILE)
-        if not os.path.exists(weights_path):
-            raise FileNotFoundError(
-                f"Preset folder '{path}' has no {WEIGHTS_FILE}; pass "
-                "load_weights=False to build the architecture only."
-            )
-        load_weights_checked(
-            saved, weights_path,
-            context=(
-                f"The model was built from '{path}/config.json' with the "
-                f"overrides {kwargs}: change only arguments that keep the "
-                "weight shapes (dropout, ...), or load with "
-                "load_weights=False."
-                if kwargs else
-                f"The model was built from '{path}/config.json': the config "
-                "and the weights come from different models."
-            ),
-        )
+        _load_checked(saved, path, kwargs)
     if isinstance(saved, cls):
         return saved
     if issubclass(cls, ElectraBackbone):
@@ -240,19 +405,76 @@ def _atomic_write(path, write):
             os.remove(tmp)
 
 
+def _write_json(data):
+    def write(tmp):
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(data, f, indent=2, sort_keys=True)
+
+    return write
+
+
+def _pop_recursive(config, keys):
+    for key in keys:
+        config.pop(key, None)
+    for value in config.values():
+        if isinstance(value, dict):
+            _pop_recursive(value, keys)
+
+
+def save_task_preset(task, preset_dir):
+    """Write a task in keras-hub's layout, which both loaders read.
+
+    `config.json` / `model.weights.h5` hold the backbone, `task.json` the
+    task (backbone and preprocessor configs inside, no compile state),
+    `task.weights.h5` the weights outside the backbone; the preprocessor
+    writes `preprocessor.json`, `tokenizer.json` and
+    `assets/tokenizer/vocabulary.txt`, and `vocab.txt` plus
+    `tokenizer_config.json` are added for Hugging Face tools.
+
+    Example:
+    ```python
+    from keras_electra.models import ElectraTextClassifier
+    model = ElectraTextClassifier.from_preset("electra_tiny", num_classes=2)
+    save_task_preset(model, "/tmp/electra_tiny_classifier")
+    ```
+    """
+    save_preset(task.backbone, preset_dir)
+    config = keras.saving.serialize_keras_object(task)
+    _pop_recursive(config, ("compile_config", "build_config"))
+    task_weights = os.path.join(preset_dir, TASK_WEIGHTS_FILE)
+    if task.has_task_weights():
+        _atomic_write(
+            task_weights,
+            lambda tmp: _save_h5(task, tmp, lambda path: _save_head(task, path)),
+        )
+    elif os.path.exists(task_weights):
+        os.remove(task_weights)
+    if task.preprocessor is not None:
+        from keras_electra.data import save_tokenizer_files
+
+        task.preprocessor.save_to_preset(preset_dir)
+        save_tokenizer_files(task.preprocessor.tokenizer, preset_dir)
+    # Last: a folder with task.json is complete.
+    _atomic_write(
+        os.path.join(preset_dir, TASK_CONFIG_FILE), _write_json(config)
+    )
+
+
 def save_preset(model, preset_dir):
     """Write `model` to `preset_dir` (see `ElectraModel.save_to_preset`)."""
+    import keras_hub
+
     from keras_electra import __version__
 
+    if isinstance(model, keras_hub.models.Task):
+        return save_task_preset(model, preset_dir)
     os.makedirs(preset_dir, exist_ok=True)
+    for stale in (TASK_CONFIG_FILE, TASK_WEIGHTS_FILE):
+        # An earlier task saved here would shadow this model on reload.
+        if os.path.exists(os.path.join(preset_dir, stale)):
+            os.remove(os.path.join(preset_dir, stale))
     config = keras.saving.serialize_keras_object(model)
-
-    def write_json(data):
-        def write(tmp):
-            with open(tmp, "w", encoding="utf-8") as f:
-                json.dump(data, f, indent=2, sort_keys=True)
-
-        return write
+    write_json = _write_json
 
     _atomic_write(
         os.path.join(preset_dir, WEIGHTS_FILE),
@@ -270,8 +492,21 @@ def save_preset(model, preset_dir):
     )
 
 
-def _save_h5(model, tmp):
+def _save_head(task, path):
+    # As `Task.save_task_weights`, without the optimizer state: a preset
+    # holds weights (a training checkpoint is `model.save()`).
+    keras.saving.save_weights(task, path, objects_to_skip=_head_skip(task))
+
+
+def _head_skip(task):
+    skip = list(task.backbone._flatten_layers())
+    if task.optimizer is not None:
+        skip.append(task.optimizer)
+    return skip
+
+
+def _save_h5(model, tmp, save=None):
     # `save_weights` insists on a `.weights.h5` suffix.
     staging = tmp + ".weights.h5"
-    model.save_weights(staging)
+    (save or model.save_weights)(staging)
     os.replace(staging, tmp)

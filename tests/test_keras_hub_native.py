@@ -1,0 +1,194 @@
+"""keras_electra as a keras-hub model family: raw text in, presets by handle."""
+
+import os
+import pathlib
+import shutil
+
+import keras
+import keras_hub
+import numpy as np
+import pytest
+
+from keras_electra.convert.huggingface import export_to_huggingface
+from keras_electra.data import bundled_vocabulary_file
+from keras_electra.models import ElectraBackbone
+from keras_electra.models import ElectraClassifier
+from keras_electra.models import ElectraTextClassifier
+from keras_electra.models import ElectraTextEmbedder
+from keras_electra.models import ElectraTokenClassifier
+
+pytestmark = pytest.mark.multibackend
+
+TEXTS = ["a fine film", "A dull, tired film...", "Café society, 1999!"]
+
+
+def _tiny_classifier(**kwargs):
+    keras.utils.set_random_seed(0)
+    return ElectraTextClassifier.from_preset(
+        "electra_tiny", num_classes=2, dropout=0.0, sequence_length=24,
+        **kwargs,
+    )
+
+
+def test_classifier_predicts_raw_strings_and_pairs():
+    model = _tiny_classifier(activation="softmax")
+    assert isinstance(model, keras_hub.models.TextClassifier)
+    assert isinstance(model.backbone, keras_hub.models.Backbone)
+    probabilities = model.predict(TEXTS, verbose=0)
+    assert probabilities.shape == (3, 2)
+    np.testing.assert_allclose(probabilities.sum(-1), 1.0, rtol=1e-6)
+    # The same numbers as the token-id path.
+    ids = {k: np.asarray(v) for k, v in model.preprocessor(TEXTS).items()}
+    assert ids["token_ids"].shape == (3, 24)
+    np.testing.assert_allclose(
+        model.predict(ids, verbose=0), probabilities, atol=1e-6
+    )
+    # Pairs are a tuple of two string lists.
+    pairs = (TEXTS, ["the plot", "the cast", "the end"])
+    pair_ids = model.preprocessor(x=pairs)
+    assert int(np.asarray(pair_ids["segment_ids"]).max()) == 1
+    np.testing.assert_allclose(
+        model.predict(pairs, verbose=0),
+        model.predict({k: np.asarray(v) for k, v in pair_ids.items()},
+                      verbose=0),
+        atol=1e-6,
+    )
+    # As in keras-hub, `preprocessor = None` leaves token ids only.
+    model.preprocessor = None
+    np.testing.assert_allclose(
+        model.predict(ids, verbose=0), probabilities, atol=1e-6
+    )
+    with pytest.raises(ValueError, match="preprocessor"):
+        model.predict(TEXTS, verbose=0)
+
+
+def test_classifier_fits_raw_strings():
+    model = _tiny_classifier()
+    good = [f"a good {w} film" for w in ("fine", "long", "new", "old")]
+    bad = [f"a bad {w} film" for w in ("fine", "long", "new", "old")]
+    texts, labels = good + bad, [1] * 4 + [0] * 4
+    model.compile(learning_rate=3e-3, layerwise_decay=1.0)
+    before = model.evaluate(texts, labels, verbose=0, return_dict=True)
+    history = model.fit(texts, labels, batch_size=4, epochs=8, verbose=0,
+                        validation_data=(texts, labels))
+    after = model.evaluate(texts, labels, verbose=0, return_dict=True)
+    assert after["loss"] < 0.5 * before["loss"], (before, after)
+    assert after["accuracy"] == 1.0
+    assert len(history.history["val_loss"]) == 8
+
+
+def test_token_classifier_and_embedder_take_raw_inputs():
+    keras.utils.set_random_seed(0)
+    tagger = ElectraTokenClassifier.from_preset(
+        "electra_tiny", num_classes=3, dropout=0.0, sequence_length=16
+    )
+    words = [["Call", "me", "Ishmael", "."], ["Whales", "!"]]
+    logits = tagger.predict(words, verbose=0)
+    assert logits.shape == (2, 16, 3)
+    ids = {k: np.asarray(v) for k, v in tagger.preprocessor(words).items()}
+    np.testing.assert_allclose(tagger.predict(ids, verbose=0), logits,
+                               atol=1e-5)
+    # Words and tags train together: labels on each word's first piece.
+    history = tagger.fit(words, [[1, 0, 2, 0], [2, 0]], epochs=2, verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
+
+    embedder = ElectraTextEmbedder.from_preset(
+        "electra_tiny", dropout=0.0, sequence_length=16
+    )
+    vectors = embedder.predict(TEXTS, verbose=0)
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=-1), 1.0,
+                               rtol=1e-5)
+    ids = {k: np.asarray(v) for k, v in embedder.preprocessor(TEXTS).items()}
+    np.testing.assert_allclose(embedder.predict(ids, verbose=0), vectors,
+                               atol=1e-5)
+
+
+def test_presets_round_trip_through_ours_and_keras_hub(tmp_path):
+    model = _tiny_classifier(activation="softmax")
+    model.fit(TEXTS, [1, 0, 1], epochs=1, verbose=0)
+    expected = model.predict(TEXTS, verbose=0)
+    folder = str(tmp_path / "classifier")
+    model.save_to_preset(folder)
+    for name in ("config.json", "model.weights.h5", "task.json",
+                 "task.weights.h5", "preprocessor.json", "tokenizer.json",
+                 "assets/tokenizer/vocabulary.txt", "vocab.txt",
+                 "tokenizer_config.json"):
+        assert os.path.exists(os.path.join(folder, name)), name
+    for loader in (ElectraTextClassifier, ElectraClassifier,
+                   keras_hub.models.TextClassifier):
+        restored = loader.from_preset(folder)
+        assert type(restored) is ElectraTextClassifier
+        assert restored.preprocessor.sequence_length == 24
+        np.testing.assert_allclose(
+            restored.predict(TEXTS, verbose=0), expected, atol=1e-6
+        )
+    backbone = keras_hub.models.Backbone.from_preset(folder)
+    assert type(backbone) is ElectraBackbone
+    for a, b in zip(backbone.get_weights(), model.backbone.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    # The encoder of a classifier folder under another task.
+    embedder = ElectraTextEmbedder.from_preset(folder)
+    assert embedder.predict(TEXTS, verbose=0).shape == (3, 128)
+
+
+def _hf_snapshot(cache, repo_id):
+    revision = "0123456789abcdef0123456789abcdef01234567"
+    repo = cache / ("models--" + repo_id.replace("/", "--"))
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text(revision)
+    snapshot = repo / "snapshots" / revision
+    snapshot.mkdir(parents=True)
+    return snapshot
+
+
+def test_hf_and_kaggle_handles_load_from_the_local_cache(
+    tmp_path, monkeypatch
+):
+    import huggingface_hub.constants
+
+    source = _tiny_classifier()
+    texts_ids = {
+        k: np.asarray(v) for k, v in source.preprocessor(TEXTS).items()
+    }
+    expected = keras.ops.convert_to_numpy(
+        source.backbone(texts_ids)["sequence_output"]
+    )
+    vocabulary = pathlib.Path(bundled_vocabulary_file())
+
+    # hf://: a Hugging Face ELECTRA checkpoint, as huggingface_hub caches it.
+    hf_cache = tmp_path / "hf"
+    snapshot = _hf_snapshot(hf_cache, "someone/electra-tiny")
+    export_to_huggingface(source.backbone, str(snapshot))
+    shutil.copy(vocabulary, snapshot / "vocab.txt")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE",
+                        str(hf_cache))
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    from_hf = ElectraTextClassifier.from_preset(
+        "hf://someone/electra-tiny", num_classes=2, sequence_length=24
+    )
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(
+            from_hf.backbone(texts_ids)["sequence_output"]
+        ),
+        expected, atol=1e-5,
+    )
+    assert from_hf.predict(TEXTS, verbose=0).shape == (3, 2)
+
+    # kaggle://: our own preset, as kagglehub caches a model version.
+    kaggle_cache = tmp_path / "kaggle"
+    variation = kaggle_cache / "models" / "someone" / "electra" / "keras" / "tiny"
+    source.save_to_preset(str(variation / "1"))
+    (variation / "1.complete").touch()
+    monkeypatch.setenv("KAGGLEHUB_CACHE", str(kaggle_cache))
+    from_kaggle = ElectraTextClassifier.from_preset(
+        "kaggle://someone/electra/keras/tiny/1"
+    )
+    np.testing.assert_allclose(
+        from_kaggle.predict(TEXTS, verbose=0),
+        source.predict(TEXTS, verbose=0), atol=1e-6,
+    )
+    with pytest.raises(ValueError, match="kaggle://someone/electra/keras/tiny/2"):
+        ElectraTextClassifier.from_preset(
+            "kaggle://someone/electra/keras/tiny/2"
+        )
