@@ -13,6 +13,7 @@ from keras_electra.convert.huggingface import export_to_huggingface
 from keras_electra.data import bundled_vocabulary_file
 from keras_electra.models import ElectraBackbone
 from keras_electra.models import ElectraClassifier
+from keras_electra.models import ElectraQuestionAnswerer
 from keras_electra.models import ElectraTextClassifier
 from keras_electra.models import ElectraTextEmbedder
 from keras_electra.models import ElectraTokenClassifier
@@ -101,6 +102,48 @@ def test_token_classifier_and_embedder_take_raw_inputs():
     ids = {k: np.asarray(v) for k, v in embedder.preprocessor(TEXTS).items()}
     np.testing.assert_allclose(embedder.predict(ids, verbose=0), vectors,
                                atol=1e-5)
+
+
+def test_question_answerer_takes_questions_and_contexts(tmp_path):
+    keras.utils.set_random_seed(0)
+    model = ElectraQuestionAnswerer.from_preset("electra_tiny")
+    assert model.preprocessor.sequence_length == 128  # capped to the model
+    context = "The book was written by Herman Melville in 1851."
+    questions, contexts = ["Who wrote the book?"] * 8, [context] * 8
+    answers = [{"text": "Herman Melville", "answer_start": 24}] * 8
+    model.compile(learning_rate=1e-3)
+    history = model.fit((questions, contexts), answers, epochs=12,
+                        batch_size=8, verbose=0)
+    assert history.history["loss"][-1] < 0.5 * history.history["loss"][0]
+    [answer] = model.predict(("Who wrote the book?", context), verbose=0)
+    assert answer["text"] == "Herman Melville"
+    assert context[answer["start_char"]:answer["end_char"]] == answer["text"]
+    metrics = model.evaluate((questions, contexts), answers, verbose=0,
+                             return_dict=True)
+    assert metrics["start_accuracy"] == 1.0
+    # The raw path is the token-id path plus span picking.
+    features = model.preprocessor.features([questions[0]], [context])
+    ids = {k: features[k] for k in ("token_ids", "segment_ids",
+                                    "padding_mask")}
+    logits = model.predict(ids, verbose=0)
+    best = features["offsets"][0, int(np.argmax(logits["start_logits"][0]))]
+    assert int(best[0]) == answer["start_char"]
+    # A long context is cut into windows and the answer still found.
+    long_context = "Filler words go here. " * 40 + context
+    [far] = model.predict(("Who wrote the book?", long_context), verbose=0)
+    assert far["text"] == "Herman Melville"
+    # The preprocessor saves with the task and comes back.
+    model.save_to_preset(tmp_path)
+    restored = ElectraQuestionAnswerer.from_preset(str(tmp_path))
+    assert restored.preprocessor.doc_stride == model.preprocessor.doc_stride
+    [again] = restored.predict(("Who wrote the book?", context), verbose=0)
+    assert again["text"] == "Herman Melville"
+    np.testing.assert_allclose(again["score"], answer["score"], rtol=1e-5)
+    with pytest.raises(ValueError, match="needs `y`"):
+        model.fit((questions, contexts), verbose=0)
+    model.preprocessor = None
+    with pytest.raises(ValueError, match="preprocessor` is None"):
+        model.predict(("Who?", context), verbose=0)
 
 
 def test_presets_round_trip_through_ours_and_keras_hub(tmp_path):

@@ -2,6 +2,7 @@
 
 import unicodedata
 
+import keras_hub
 import numpy as np
 import tensorflow as tf
 
@@ -73,9 +74,11 @@ def _first_answer(answer):
 
 
 @keras_electra_export
-class ElectraQuestionAnsweringPreprocessor:
+class ElectraQuestionAnsweringPreprocessor(keras_hub.models.Preprocessor):
     """SQuAD-style features: `[CLS] question [SEP] context window [SEP]`.
 
+    The preprocessor of `ElectraQuestionAnswerer` (a `keras_hub.models.
+    Preprocessor`: it saves to and loads from presets with its tokenizer).
     Runs in Python/NumPy on lists (one pass over a data set, before
     training). Each context is split into words with their character spans,
     words into word pieces (the tokenizer's tf-text path, batched), so every
@@ -119,6 +122,7 @@ class ElectraQuestionAnsweringPreprocessor:
         sequence_length=384,
         doc_stride=128,
         max_query_length=64,
+        **kwargs,
     ):
         if max_query_length + 4 > sequence_length:
             raise ValueError(
@@ -130,6 +134,7 @@ class ElectraQuestionAnsweringPreprocessor:
             raise ValueError(
                 f"`doc_stride` must be >= 1. Received {doc_stride}"
             )
+        super().__init__(**kwargs)
         self.tokenizer = tokenizer
         self.sequence_length = sequence_length
         self.doc_stride = doc_stride
@@ -275,6 +280,9 @@ class ElectraQuestionAnsweringPreprocessor:
     def __call__(self, questions, contexts, answers=None):
         """Return `(x, (start_positions, end_positions))`, or `x` alone.
 
+        Plain Python on lists (not a `tf.data` map: one example can give
+        several windows), so it replaces `keras.layers.Layer.__call__`.
+
         `x` holds the int32 model inputs `token_ids`, `segment_ids` and
         `padding_mask`. Use `features()` for offsets and example indices.
         """
@@ -321,21 +329,12 @@ class ElectraQuestionAnsweringPreprocessor:
         return answers
 
     def get_config(self):
-        import keras
-
-        return {
-            "tokenizer": keras.layers.serialize(self.tokenizer),
-            "sequence_length": self.sequence_length,
-            "doc_stride": self.doc_stride,
-            "max_query_length": self.max_query_length,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        import copy
-
-        import keras
-
-        config = copy.deepcopy(config)
-        config["tokenizer"] = keras.layers.deserialize(config["tokenizer"])
-        return cls(**config)
+        config = super().get_config()
+        config.update(
+            {
+                "sequence_length": self.sequence_length,
+                "doc_stride": self.doc_stride,
+                "max_query_length": self.max_query_length,
+            }
+        )
+        return config

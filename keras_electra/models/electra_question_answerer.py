@@ -8,6 +8,10 @@ from keras import ops
 from keras_electra.api_export import keras_electra_export
 from keras_electra.layers.electra_embedding import electra_kernel_initializer
 from keras_electra.models.electra_classifier import ElectraTask
+from keras_electra.models.electra_model import LazyClass
+from keras_electra.models.electra_model import build_optimizer
+from keras_electra.models.raw_inputs import has_strings
+from keras_electra.models.raw_inputs import is_dataset
 
 # Added to the logits of padding positions, so no span starts or ends there.
 PADDING_LOGIT_OFFSET = -10000.0
@@ -26,14 +30,26 @@ class ElectraQuestionAnswerer(ElectraTask, keras_hub.models.Task):
     loss is the mean of the start and end cross-entropies, computed in
     `compute_loss`; `start_accuracy` and `end_accuracy` are logged.
 
-    `y` is a dict with `start_positions` and `end_positions` (int
-    `[batch]`), or an int array `[batch, 2]`. Turn logits into answer text
-    with `postprocess_answers` (n-best spans across document-stride windows,
-    SQuAD 2.0 null answers) and score them with
-    `keras_electra.metrics.squad_evaluate`.
+    Raw text: `fit(x=(questions, contexts), y=answers)`, `evaluate` the
+    same, and `predict((questions, contexts))` returns one answer dict per
+    question (`text`, `score`, `start_char`, `end_char`, `n_best`, ...: see
+    `postprocess_answers`). Answers are SQuAD dicts (`{"text": str,
+    "answer_start": int}`, or lists of both, the first used), `(text,
+    start)` pairs, or `None` / `""` for unanswerable questions. The
+    preprocessor (`ElectraQuestionAnsweringPreprocessor`, attached by
+    `from_preset`) cuts long contexts into overlapping windows, and
+    `predict` picks the best span over all windows of a question.
+
+    Token ids: `y` is a dict with `start_positions` and `end_positions`
+    (int `[batch]`), or an int array `[batch, 2]`, and `predict` returns
+    the logits; turn them into answer text with `postprocess_answers`
+    (n-best spans across document-stride windows, SQuAD 2.0 null answers)
+    and score them with `keras_electra.metrics.squad_evaluate`.
 
     Args:
         backbone: `keras_electra.models.ElectraBackbone`.
+        preprocessor: `ElectraQuestionAnsweringPreprocessor` or `None`.
+            Needed for raw-text inputs. Defaults to `None`.
         dropout: float. Dropout on `sequence_output` before the span layer.
             Defaults to `0.0` (the original code uses none).
         dtype: string or `keras.DTypePolicy`. Defaults to the backbone's.
@@ -47,6 +63,13 @@ class ElectraQuestionAnswerer(ElectraTask, keras_hub.models.Task):
     import numpy as np
     from keras_electra.models import ElectraQuestionAnswerer
     model = ElectraQuestionAnswerer.from_preset("electra_tiny")
+    questions = ["Who wrote it?"]
+    contexts = ["The book was written by Herman Melville in 1851."]
+    model.fit((questions, contexts),
+              [{"text": "Herman Melville", "answer_start": 24}], verbose=0)
+    answers = model.predict((questions, contexts), verbose=0)
+    print(answers[0]["text"], answers[0]["score"])
+    # Packed token ids work too, and give the logits.
     x = {
         "token_ids": np.array([[2, 100, 3, 200, 300, 3]]),
         "segment_ids": np.array([[0, 0, 0, 1, 1, 1]]),
@@ -59,6 +82,11 @@ class ElectraQuestionAnswerer(ElectraTask, keras_hub.models.Task):
     assert out["start_logits"].shape == (1, 6)
     ```
     """
+
+    preprocessor_cls = LazyClass(
+        "keras_electra.data.electra_question_answering_preprocessor",
+        "ElectraQuestionAnsweringPreprocessor",
+    )
 
     def __init__(self, backbone, preprocessor=None, dropout=0.0, dtype=None,
                  **kwargs):
@@ -152,6 +180,126 @@ class ElectraQuestionAnswerer(ElectraTask, keras_hub.models.Task):
             loss = loss + ops.sum(self.losses)
         return loss
 
+    # --- Raw (question, context) inputs ----------------------------------
+    def _raw_features(self, x, answers=None, with_labels=False):
+        """Windows of raw `(questions, contexts)`, with span labels."""
+        if is_dataset(x):
+            raise ValueError(
+                "ElectraQuestionAnswerer takes raw text as `(questions, "
+                "contexts)` lists, not a tf.data.Dataset of strings (one "
+                "question can give several windows). Pass the lists, or a "
+                "dataset of packed token ids."
+            )
+        if self.preprocessor is None:
+            raise ValueError(
+                "ElectraQuestionAnswerer received raw text, but its "
+                "`preprocessor` is None. Pass packed token ids, or set a "
+                "preprocessor (`from_preset()` attaches one)."
+            )
+        if not isinstance(x, (tuple, list)) or len(x) != 2:
+            raise ValueError(
+                "Raw question-answering inputs are `(questions, contexts)`: "
+                f"two lists of str. Received {type(x).__name__}"
+                + (f" of length {len(x)}." if hasattr(x, "__len__") else ".")
+            )
+        questions, contexts = x
+        if isinstance(questions, str) and isinstance(contexts, str):
+            questions, contexts = [questions], [contexts]
+            if with_labels and answers is not None:
+                answers = [answers]
+        questions = [str(q) for q in questions]
+        contexts = [str(c) for c in contexts]
+        if with_labels and answers is None:
+            raise ValueError(
+                "ElectraQuestionAnswerer.fit()/evaluate() on raw text needs "
+                "`y`: one answer per question (a SQuAD dict `{'text', "
+                "'answer_start'}`, a `(text, start)` pair, or None for no "
+                "answer)."
+            )
+        features = self.preprocessor.features(
+            questions, contexts, list(answers) if with_labels else None
+        )
+        inputs = {k: features[k]
+                  for k in ("token_ids", "segment_ids", "padding_mask")}
+        return features, inputs, contexts
+
+    def _raw_xy(self, x, y):
+        if not has_strings(x):
+            return x, y
+        features, inputs, _ = self._raw_features(x, y, with_labels=True)
+        labels = {k: features[k] for k in ("start_positions", "end_positions")}
+        return inputs, labels
+
+    def fit(self, x=None, y=None, validation_data=None, **kwargs):
+        build_optimizer(self)
+        x, y = self._raw_xy(x, y)
+        if isinstance(validation_data, (tuple, list)) and (
+            len(validation_data) == 2 and has_strings(validation_data[0])
+        ):
+            validation_data = self._raw_xy(*validation_data)
+        return keras.Model.fit(self, x, y, validation_data=validation_data,
+                               **kwargs)
+
+    def evaluate(self, x=None, y=None, **kwargs):
+        x, y = self._raw_xy(x, y)
+        return keras.Model.evaluate(self, x, y, **kwargs)
+
+    def predict(self, x, batch_size=None, verbose="auto", steps=None,
+                callbacks=None, **answer_kwargs):
+        """Answers for raw `(questions, contexts)`; logits for token ids.
+
+        Args:
+            x: `(questions, contexts)` (two lists of str, or two str), or
+                packed token ids.
+            batch_size, verbose, steps, callbacks: as `keras.Model.predict`.
+            **answer_kwargs: raw text only: `n_best_size`,
+                `max_answer_length`, `allow_null` (SQuAD 2.0),
+                `null_score_threshold`; see `postprocess_answers`.
+
+        Returns:
+            For raw text, a list with one dict per question (`text`,
+            `score`, `null_score`, `n_best`, `start_char`, `end_char`);
+            otherwise the dict of `start_logits` and `end_logits`.
+
+        Example:
+        ```python
+        model = ElectraQuestionAnswerer.from_preset("electra_tiny")
+        [answer] = model.predict(("Who?", "Call me Ishmael."), verbose=0)
+        assert answer["text"] in "Call me Ishmael."
+        ```
+        """
+        kwargs = dict(batch_size=batch_size, verbose=verbose, steps=steps,
+                      callbacks=callbacks)
+        if not has_strings(x):
+            if answer_kwargs:
+                raise TypeError(
+                    f"Unexpected arguments {sorted(answer_kwargs)}: they "
+                    "apply to raw (questions, contexts) inputs only."
+                )
+            self.check_inputs(x)
+            return keras.Model.predict(self, x, **kwargs)
+        features, inputs, contexts = self._raw_features(x)
+        outputs = keras.Model.predict(self, inputs, **kwargs)
+        answers = postprocess_answers(
+            outputs["start_logits"],
+            outputs["end_logits"],
+            features["offsets"],
+            list(features["example_index"]),
+            contexts,
+            **answer_kwargs,
+        )
+        result = []
+        for index in range(len(contexts)):
+            answer = answers.get(index, {"text": "", "score": None,
+                                         "null_score": None, "n_best": []})
+            best = answer["n_best"][0] if answer["n_best"] else {}
+            if answer["text"] == "":
+                best = {}
+            answer["start_char"] = best.get("start_char", -1)
+            answer["end_char"] = best.get("end_char", -1)
+            result.append(answer)
+        return result
+
     def predict_answers(self, x, offsets, example_ids, contexts, **kwargs):
         """Run `predict` and `postprocess_answers` on packed windows.
 
@@ -173,7 +321,7 @@ class ElectraQuestionAnswerer(ElectraTask, keras_hub.models.Task):
         assert answers["q1"]["text"] in ("Paris", "")
         ```
         """
-        outputs = self.predict(x, verbose=0)
+        outputs = keras.Model.predict(self, x, verbose=0)
         return postprocess_answers(
             outputs["start_logits"],
             outputs["end_logits"],
