@@ -281,6 +281,7 @@ def run_pretraining(
                 mask_token_id=tokenizer.mask_token_id,
                 unselectable_token_ids=special_token_ids(tokenizer),
                 seed=seed,
+                preprocessor=None,  # fed packed tf.data blocks
                 **model_options,
             )
             encoder = model.generator.backbone

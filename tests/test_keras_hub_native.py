@@ -1,5 +1,6 @@
 """keras_electra as a keras-hub model family: raw text in, presets by handle."""
 
+import gzip
 import os
 import pathlib
 import shutil
@@ -10,10 +11,13 @@ import numpy as np
 import pytest
 
 from keras_electra.convert.huggingface import export_to_huggingface
+from keras_electra.data import bundled_corpus_files
 from keras_electra.data import bundled_vocabulary_file
 from keras_electra.models import ElectraBackbone
 from keras_electra.models import ElectraClassifier
 from keras_electra.models import ElectraQuestionAnswerer
+from keras_electra.models import MaskedLMPretrainer
+from keras_electra.models import ReplacedTokenDetector
 from keras_electra.models import ElectraTextClassifier
 from keras_electra.models import ElectraTextEmbedder
 from keras_electra.models import ElectraTokenClassifier
@@ -144,6 +148,57 @@ def test_question_answerer_takes_questions_and_contexts(tmp_path):
     model.preprocessor = None
     with pytest.raises(ValueError, match="preprocessor` is None"):
         model.predict(("Who?", context), verbose=0)
+
+
+def _corpus_lines(count):
+    with gzip.open(bundled_corpus_files()[0], "rt", encoding="utf-8") as f:
+        lines = [line.strip() for line in f if len(line.split()) > 4]
+    return lines[:count]
+
+
+def test_pretrainers_fit_raw_text(tmp_path):
+    lines = _corpus_lines(160)
+    keras.utils.set_random_seed(0)
+    rtd = ReplacedTokenDetector.from_preset("electra_tiny", seed=0,
+                                            sequence_length=48)
+    tokenizer = rtd.preprocessor.tokenizer
+    assert rtd.mask_token_id == tokenizer.mask_token_id
+    rtd.compile(learning_rate=2e-3, warmup_steps=2, train_steps=40)
+    history = rtd.fit(lines[:128], batch_size=32, epochs=4, verbose=0,
+                      validation_data=lines[128:]).history
+    assert history["generator_loss"][-1] < history["generator_loss"][0] - 0.5
+    assert "val_discriminator_loss" in history
+    # Packed as `[CLS] text [SEP]`, as the token-id path expects.
+    ids = rtd.preprocessor(lines[:2])
+    token_ids = np.asarray(ids["token_ids"])
+    assert token_ids.shape == (2, 48)
+    assert token_ids[0, 0] == tokenizer.cls_token_id
+    metrics = rtd.evaluate(lines[:64], batch_size=32, verbose=0,
+                           return_dict=True)
+    assert np.isfinite(metrics["loss"])
+    # Pairs pack as two segments (sentence-order prediction's input).
+    pairs = (lines[:32], lines[32:64])
+    assert int(np.asarray(rtd.preprocessor(x=pairs)["segment_ids"]).max()) == 1
+    pair_history = rtd.fit(pairs, batch_size=32, verbose=0).history
+    assert np.isfinite(pair_history["loss"][-1])
+    # The preprocessor survives a `.keras` round trip.
+    path = os.path.join(tmp_path, "rtd.keras")
+    rtd.save(path)
+    restored = keras.saving.load_model(path)
+    assert restored.preprocessor.sequence_length == 48
+    np.testing.assert_array_equal(
+        np.asarray(restored.preprocessor(lines[:2])["token_ids"]), token_ids
+    )
+    with pytest.raises(ValueError, match="self-supervised"):
+        rtd.fit(lines, np.zeros(len(lines)), verbose=0)
+    mlm = MaskedLMPretrainer.from_preset("electra_tiny", seed=0,
+                                         sequence_length=48)
+    # The same `Pretrainer.fit` path; its preprocessor comes from the preset.
+    assert mlm.preprocessor.sequence_length == 48
+    assert mlm.mask_token_id == tokenizer.mask_token_id
+    mlm.preprocessor = None
+    with pytest.raises(ValueError, match="preprocessor` is None"):
+        mlm.fit(lines, verbose=0)
 
 
 def test_presets_round_trip_through_ours_and_keras_hub(tmp_path):

@@ -14,6 +14,9 @@ from keras_electra.data.datasets import load_rotten_tomatoes
 from keras_electra.data.electra_classifier_preprocessor import (
     ElectraClassifierPreprocessor,
 )
+from keras_electra.data.electra_pretraining_preprocessor import (
+    ElectraPretrainingPreprocessor,
+)
 from keras_electra.data.electra_question_answering_preprocessor import (
     ElectraQuestionAnsweringPreprocessor,
 )
@@ -45,6 +48,7 @@ __all__ = [
     "SPECIAL_TOKENS",
     "CorpusReport",
     "ElectraClassifierPreprocessor",
+    "ElectraPretrainingPreprocessor",
     "ElectraQuestionAnsweringPreprocessor",
     "ElectraTokenClassifierPreprocessor",
     "ElectraTokenizer",

@@ -249,6 +249,22 @@ def check_token_inputs(backbone, inputs):
             )
 
 
+def _weight_layers(model):
+    """Sub-layers of `model`, without its preprocessor (built on first use,
+    it holds no weights)."""
+    import keras_hub
+
+    skip = (keras_hub.models.Preprocessor, keras_hub.tokenizers.Tokenizer)
+    stack = list(model._flatten_layers(include_self=False, recursive=False))
+    while stack:
+        layer = stack.pop()
+        if isinstance(layer, skip):
+            continue
+        yield layer
+        stack.extend(layer._flatten_layers(include_self=False,
+                                           recursive=False))
+
+
 def build_optimizer(model):
     """Create a compiled model's optimizer slots now, if the model is built.
 
@@ -271,7 +287,7 @@ def build_optimizer(model):
     """
     if getattr(model, "optimizer", None) is None or model.optimizer.built:
         return
-    layers = list(model._flatten_layers(include_self=False))
+    layers = list(_weight_layers(model))
     if not layers or not all(layer.built for layer in layers):
         return
     strategy = getattr(model, "distribute_strategy", None)

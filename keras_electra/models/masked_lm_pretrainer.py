@@ -42,6 +42,9 @@ class MaskedLMPretrainer(Pretrainer):
         mask_token_rate: float. Defaults to `0.8`.
         random_token_rate: float. Defaults to `0.1`.
         seed: int. Seed of masking. Defaults to `None`.
+        preprocessor: `ElectraPretrainingPreprocessor` or `None`. Packs raw
+            text for `fit(texts)`; `from_preset` attaches one. Defaults to
+            `None`.
 
     Example:
     ```python
@@ -54,6 +57,7 @@ class MaskedLMPretrainer(Pretrainer):
     x = {"token_ids": ids, "segment_ids": np.zeros_like(ids),
          "padding_mask": np.ones_like(ids)}
     mlm.fit(x, batch_size=4, epochs=1, verbose=0)
+    mlm.fit(["The cat sat on the mat.", "A dog barked."], verbose=0)
     mlm.generator.save_to_preset("/tmp/electra_tiny_mlm_encoder")
     ```
 
@@ -124,7 +128,12 @@ class MaskedLMPretrainer(Pretrainer):
             generator = ElectraGenerator.from_preset(
                 preset, load_weights=load_weights, **backbone_kwargs
             )
-        return cls(generator=generator, **kwargs)
+        from keras_electra.models.pretrainer import attach_preprocessor
+
+        preprocessor = attach_preprocessor(
+            cls, preset, generator.backbone, kwargs
+        )
+        return cls(generator=generator, preprocessor=preprocessor, **kwargs)
 
     def __call__(self, *args, **kwargs):
         if args:
@@ -173,11 +182,12 @@ class MaskedLMPretrainer(Pretrainer):
         config = {"name": self.name, "trainable": self.trainable}
         config["generator"] = keras.layers.serialize(self.generator)
         config.update(self._masker_config())
+        config.update(self._preprocessor_config())
         return config
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
+        config = cls._deserialize_preprocessor(dict(config))
         if isinstance(config.get("generator"), dict):
             config["generator"] = keras.layers.deserialize(config["generator"])
         return cls(**config)

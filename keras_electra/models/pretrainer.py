@@ -4,7 +4,10 @@ import keras
 from keras import ops
 
 from keras_electra.layers.electra_masker import ElectraMasker
+from keras_electra.models.electra_model import LazyClass
 from keras_electra.models.electra_model import build_optimizer
+from keras_electra.models.raw_inputs import has_strings
+from keras_electra.models.raw_inputs import is_dataset
 
 
 class _WeightedMean(keras.losses.Loss):
@@ -39,19 +42,154 @@ def _weighted_mean(values, weights):
     return ops.divide_no_nan(ops.sum(values * weights), ops.sum(weights))
 
 
+def attach_preprocessor(cls, preset, backbone, kwargs):
+    """The preprocessor `from_preset` gives a pre-trainer, and its mask ids.
+
+    Pops `preprocessor` and `sequence_length` from `kwargs`. With
+    `preprocessor="auto"` (the default) it is an
+    `ElectraPretrainingPreprocessor` over the folder's (or the bundled)
+    vocabulary, or `None` when there is none. The masking ids
+    (`mask_token_id`, `unselectable_token_ids`) default to the tokenizer's.
+
+    Example:
+    ```python
+    from keras_electra.models import ElectraDiscriminator
+    from keras_electra.models import ReplacedTokenDetector
+    backbone = ElectraDiscriminator.from_preset("electra_tiny").backbone
+    kwargs = {}
+    pre = attach_preprocessor(ReplacedTokenDetector, "electra_tiny",
+                              backbone, kwargs)
+    assert kwargs["mask_token_id"] == pre.tokenizer.mask_token_id
+    ```
+    """
+    from keras_electra.models.electra_presets import PRESETS
+    from keras_electra.models.preset_loader import default_preprocessor
+    from keras_electra.models.preset_loader import resolve_handle
+
+    preprocessor = kwargs.pop("preprocessor", "auto")
+    sequence_length = kwargs.pop("sequence_length", None)
+    if isinstance(preprocessor, str) and preprocessor == "auto":
+        folder = None if preset in PRESETS else resolve_handle(preset)
+        preprocessor = default_preprocessor(
+            cls.preprocessor_cls, backbone, folder, sequence_length
+        )
+    if preprocessor is not None:
+        tokenizer = preprocessor.tokenizer
+        kwargs.setdefault("mask_token_id", tokenizer.mask_token_id)
+        kwargs.setdefault(
+            "unselectable_token_ids",
+            sorted({tokenizer.pad_token_id, tokenizer.cls_token_id,
+                    tokenizer.sep_token_id, tokenizer.mask_token_id}),
+        )
+    return preprocessor
+
+
 class Pretrainer(keras.Model):
     """Base of `ReplacedTokenDetector` and `MaskedLMPretrainer`.
 
     Both compute their own loss in `compute_loss()` and compile to the
     original ELECTRA recipe by default; this class holds that `compile()`
-    and its reload.
+    and its reload, and raw-text training: with a `preprocessor` (which
+    `from_preset` attaches), `fit(texts)` and `evaluate(texts)` take a list
+    of strings (or `(first, second)` pairs, for sentence-order prediction)
+    or a `tf.data.Dataset` of them, packed by
+    `ElectraPretrainingPreprocessor` and shuffled each epoch; token-id
+    dicts still go straight to the model.
 
     Example:
     ```python
     from keras_electra.models import MaskedLMPretrainer
     assert issubclass(MaskedLMPretrainer, Pretrainer)
+    mlm = MaskedLMPretrainer.from_preset("electra_tiny", seed=0)
+    mlm.compile(learning_rate=1e-3, warmup_steps=2, train_steps=10)
+    mlm.fit(["the cat sat on the mat", "a dog barked"], verbose=0)
     ```
     """
+
+    preprocessor_cls = LazyClass(
+        "keras_electra.data.electra_pretraining_preprocessor",
+        "ElectraPretrainingPreprocessor",
+    )
+
+    def __init__(self, preprocessor=None, **kwargs):
+        super().__init__(**kwargs)
+        self.preprocessor = preprocessor
+
+    # --- Raw text ------------------------------------------------------
+    def _raw_text(self, x, y, batch_size, shuffle, validation_split=0.0):
+        """`x` as batches of packed token ids (and a validation split)."""
+        import tensorflow as tf
+
+        from keras_electra.data.raw_inputs import raw_dataset
+
+        if y is not None:
+            raise ValueError(
+                f"{type(self).__name__} pre-trains on texts alone; received "
+                "`y` as well (pre-training is self-supervised)."
+            )
+        if self.preprocessor is None:
+            raise ValueError(
+                f"{type(self).__name__} received raw text, but its "
+                "`preprocessor` is None. Pass token-id dicts (`token_ids`, "
+                "`segment_ids`, `padding_mask`), or set a preprocessor "
+                "(`from_preset()` attaches one when the preset has a "
+                "vocabulary)."
+            )
+        validation = None
+        if not is_dataset(x):
+            x = raw_dataset(x, batch_size=batch_size, shuffle=shuffle,
+                            validation_split=validation_split)
+            if validation_split:
+                x, validation = x
+
+        def prepare(ds):
+            # A 1-tuple holds texts (or a pair); two tensors are a pair,
+            # passed as `x=` (keras-hub reads a bare 2-tuple as `(x, y)`).
+            ds = ds.map(
+                lambda *data: self.preprocessor(
+                    x=data[0] if len(data) == 1 else data
+                ),
+                num_parallel_calls=tf.data.AUTOTUNE,
+            )
+            return ds.prefetch(tf.data.AUTOTUNE)
+
+        return prepare(x), None if validation is None else prepare(validation)
+
+    def fit(self, x=None, y=None, batch_size=None, validation_split=0.0,
+            validation_data=None, shuffle=True, **kwargs):
+        build_optimizer(self)
+        if has_strings(x):
+            x, split = self._raw_text(x, y, batch_size, shuffle,
+                                      validation_split)
+            if has_strings(validation_data):
+                validation_data, _ = self._raw_text(
+                    validation_data, None, batch_size, shuffle=False
+                )
+            validation_data = validation_data or split
+            y, batch_size, validation_split, shuffle = None, None, 0.0, False
+        return super().fit(
+            x, y, batch_size=batch_size, validation_split=validation_split,
+            validation_data=validation_data, shuffle=shuffle, **kwargs
+        )
+
+    def evaluate(self, x=None, y=None, batch_size=None, **kwargs):
+        if has_strings(x):
+            x, _ = self._raw_text(x, y, batch_size, shuffle=False)
+            y, batch_size = None, None
+        return super().evaluate(x, y, batch_size=batch_size, **kwargs)
+
+    def _preprocessor_config(self):
+        if self.preprocessor is None:
+            return {}
+        return {"preprocessor": keras.layers.serialize(self.preprocessor)}
+
+    @staticmethod
+    def _deserialize_preprocessor(config):
+        if isinstance(config.get("preprocessor"), dict):
+            config["preprocessor"] = keras.layers.deserialize(
+                config["preprocessor"]
+            )
+        return config
 
     def _init_masker(self, vocabulary_size, **masker_args):
         """Create `self.masker` and keep its arguments for `get_config()`.

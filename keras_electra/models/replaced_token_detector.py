@@ -15,6 +15,7 @@ from keras_electra.models.electra_presets import PRESETS
 from keras_electra.models.pretrainer import Pretrainer
 from keras_electra.models.pretrainer import _WeightedMean
 from keras_electra.models.pretrainer import _weighted_mean
+from keras_electra.models.pretrainer import attach_preprocessor
 
 
 @keras_electra_export
@@ -83,6 +84,9 @@ class ReplacedTokenDetector(Pretrainer):
             discriminator's `[CLS]` vector predicts whether they were.
             Defaults to `0.0`.
         seed: int. Seed of masking and sampling. Defaults to `None`.
+        preprocessor: `ElectraPretrainingPreprocessor` or `None`. Packs raw
+            text for `fit(texts)`; `from_preset` attaches one. Defaults to
+            `None`.
 
     Example:
     ```python
@@ -90,6 +94,9 @@ class ReplacedTokenDetector(Pretrainer):
     from keras_electra.models import ReplacedTokenDetector
     rtd = ReplacedTokenDetector.from_preset("electra_tiny", seed=0)
     rtd.compile(learning_rate=1e-3, warmup_steps=10, train_steps=100)
+    rtd.fit(["The cat sat on the mat.", "A dog barked twice."] * 4,
+            batch_size=4, verbose=0)
+    # Or packed token ids:
     ids = np.random.randint(5, 8192, size=(8, 32))
     ids[:, 0], ids[:, -1] = 2, 3
     x = {"token_ids": ids, "segment_ids": np.zeros_like(ids),
@@ -221,8 +228,11 @@ class ReplacedTokenDetector(Pretrainer):
             load_weights: bool. Defaults to `True`.
             generator: str. For a folder `preset`: the generator folder or
                 built-in preset name. Defaults to `None`.
-            **kwargs: backbone overrides (built-in presets) and
-                `ReplacedTokenDetector` arguments.
+            **kwargs: backbone overrides (built-in presets),
+                `ReplacedTokenDetector` arguments, `preprocessor` (default
+                `"auto"`: the folder's or the bundled vocabulary, whose
+                `[MASK]` and special ids the masking then uses) and
+                `sequence_length` (of the preprocessor).
 
         Example:
         ```python
@@ -257,7 +267,11 @@ class ReplacedTokenDetector(Pretrainer):
             generator = ElectraGenerator.from_preset(
                 generator, load_weights=load_weights, **backbone_kwargs
             )
-        return cls(generator=generator, discriminator=discriminator, **kwargs)
+        preprocessor = attach_preprocessor(
+            cls, preset, discriminator.backbone, kwargs
+        )
+        return cls(generator=generator, discriminator=discriminator,
+                   preprocessor=preprocessor, **kwargs)
 
     def __call__(self, *args, **kwargs):
         if args:
@@ -421,11 +435,12 @@ class ReplacedTokenDetector(Pretrainer):
             }
         )
         config.update(self._masker_config())
+        config.update(self._preprocessor_config())
         return config
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
+        config = cls._deserialize_preprocessor(dict(config))
         for key in ("generator", "discriminator"):
             if isinstance(config.get(key), dict):
                 config[key] = keras.layers.deserialize(config[key])
