@@ -130,7 +130,7 @@ def tf_worker(args):
 
     tf.config.threading.set_intra_op_parallelism_threads(args.threads[0])
     tf.config.threading.set_inter_op_parallelism_threads(1)
-    import keras_electra.training.layerwise_decay  # noqa: F401
+    import keras_electra.optimizers.layerwise_decay  # noqa: F401
     from keras_electra.export import load_saved_model
     from keras_electra.models import ElectraClassifier
 

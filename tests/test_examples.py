@@ -31,6 +31,7 @@ def test_notebook_runs_end_to_end(tmp_path, monkeypatch):
     assert os.path.getsize(tmp_path / "curves.png") > 10_000
     assert 0.0 <= namespace["result"]["accuracy"] <= 1.0
     assert np.all(np.isfinite(namespace["runner"](namespace["x"])["logits"]))
+    assert namespace["keras_logits"].shape == (2, 2)  # raw text in
     assert len(namespace["scores"]) >= 8
 
 

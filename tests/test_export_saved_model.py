@@ -284,7 +284,7 @@ def test_weights_from_jax_export_under_tensorflow(tmp_path):
     subprocess.run([sys.executable, "-c", script], check=True, env=env,
                    timeout=300)
     # The preset holds the compiled optimizer; make its class importable.
-    import keras_electra.training.layerwise_decay  # noqa: F401
+    import keras_electra.optimizers.layerwise_decay  # noqa: F401
 
     model = ElectraClassifier.from_preset(str(preset))
     path = export_saved_model(model, str(tmp_path / "serving"),

@@ -15,10 +15,10 @@ from keras_electra.models import ElectraQuestionAnswerer
 from keras_electra.models import ElectraTextEmbedder
 from keras_electra.models import ElectraTokenClassifier
 from keras_electra.models import EmbeddingIndex
-from keras_electra.training.layerwise_decay import FINE_TUNING_PRESETS
-from keras_electra.training.layerwise_decay import LayerwiseAdamW
-from keras_electra.training.layerwise_decay import fine_tuning_optimizer
-from keras_electra.training.layerwise_decay import (
+from keras_electra.optimizers.layerwise_decay import FINE_TUNING_PRESETS
+from keras_electra.optimizers.layerwise_decay import LayerwiseAdamW
+from keras_electra.optimizers.layerwise_decay import fine_tuning_optimizer
+from keras_electra.optimizers.layerwise_decay import (
     layerwise_learning_rate_multipliers,
 )
 from test_case import ElectraTestCase

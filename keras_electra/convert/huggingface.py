@@ -36,6 +36,13 @@ import struct
 import keras
 import numpy as np
 
+from keras_electra.keras_workarounds import attention_sublayers
+from keras_electra.keras_workarounds import transformer_sublayers
+from keras_electra.models import ElectraBackbone
+from keras_electra.models import ElectraDiscriminator
+from keras_electra.models import ElectraGenerator
+from keras_electra.models import preset_loader
+
 logger = logging.getLogger("keras_electra.convert")
 
 CONFIG_FILE = "config.json"
@@ -232,12 +239,13 @@ def _backbone_entries(backbone, prefix):
     layers_per_group = backbone.num_layers // backbone.num_groups
     for i in range(backbone.num_layers):
         layer = backbone.transformer_layers[i // layers_per_group]
-        attention = layer._self_attention_layer
+        parts = transformer_sublayers(layer)
+        attention = attention_sublayers(parts["self_attention_layer"])
         n = f"{p}encoder.layer.{i}."
         for hf_name, dense in (
-            ("query", attention._query_dense),
-            ("key", attention._key_dense),
-            ("value", attention._value_dense),
+            ("query", attention["query_dense"]),
+            ("key", attention["key_dense"]),
+            ("value", attention["value_dense"]),
         ):
             entries += [
                 (f"{n}attention.self.{hf_name}.weight", dense.kernel, HEADS_IN),
@@ -245,25 +253,25 @@ def _backbone_entries(backbone, prefix):
             ]
         entries += [
             (f"{n}attention.output.dense.weight",
-             attention._output_dense.kernel, HEADS_OUT),
+             attention["output_dense"].kernel, HEADS_OUT),
             (f"{n}attention.output.dense.bias",
-             attention._output_dense.bias, COPY),
+             attention["output_dense"].bias, COPY),
             (f"{n}attention.output.LayerNorm.weight",
-             layer._self_attention_layer_norm.gamma, COPY),
+             parts["self_attention_layer_norm"].gamma, COPY),
             (f"{n}attention.output.LayerNorm.bias",
-             layer._self_attention_layer_norm.beta, COPY),
+             parts["self_attention_layer_norm"].beta, COPY),
             (f"{n}intermediate.dense.weight",
-             layer._feedforward_intermediate_dense.kernel, DENSE),
+             parts["feedforward_intermediate_dense"].kernel, DENSE),
             (f"{n}intermediate.dense.bias",
-             layer._feedforward_intermediate_dense.bias, COPY),
+             parts["feedforward_intermediate_dense"].bias, COPY),
             (f"{n}output.dense.weight",
-             layer._feedforward_output_dense.kernel, DENSE),
+             parts["feedforward_output_dense"].kernel, DENSE),
             (f"{n}output.dense.bias",
-             layer._feedforward_output_dense.bias, COPY),
+             parts["feedforward_output_dense"].bias, COPY),
             (f"{n}output.LayerNorm.weight",
-             layer._feedforward_layer_norm.gamma, COPY),
+             parts["feedforward_layer_norm"].gamma, COPY),
             (f"{n}output.LayerNorm.bias",
-             layer._feedforward_layer_norm.beta, COPY),
+             parts["feedforward_layer_norm"].beta, COPY),
         ]
     return entries
 
@@ -316,9 +324,6 @@ def weight_map(model):
     assert "discriminator_predictions.dense.weight" in keys
     ```
     """
-    from keras_electra.models import ElectraBackbone
-    from keras_electra.models import ElectraDiscriminator
-    from keras_electra.models import ElectraGenerator
 
     if isinstance(model, ElectraBackbone):
         return _backbone_entries(model, "")
@@ -512,8 +517,6 @@ def _describe(keys):
 
 
 def _check_head(cls, keys, path):
-    from keras_electra.models import ElectraDiscriminator
-    from keras_electra.models import ElectraGenerator
 
     needed = None
     if issubclass(cls, ElectraDiscriminator):
@@ -553,9 +556,6 @@ def assign_weights(model, weights, source="checkpoint"):
     assign_weights(backbone, state)
     ```
     """
-    from keras_electra.models import ElectraBackbone
-    from keras_electra.models import ElectraDiscriminator
-    from keras_electra.models import ElectraGenerator
 
     weights = {
         k: v for k, v in weights.items() if not k.endswith(BUFFER_NAMES)
@@ -720,9 +720,6 @@ def load(cls, path, load_weights=True, **kwargs):
     model = ElectraDiscriminator.from_preset(folder, dropout=0.0)
     ```
     """
-    from keras_electra.models import ElectraBackbone
-    from keras_electra.models import ElectraDiscriminator
-    from keras_electra.models import preset_loader
 
     hf_config = preset_loader.read_config(path)
     is_bert = hf_config.get("model_type") == "bert"
@@ -783,9 +780,6 @@ def export_to_huggingface(model, path):
     """
     from safetensors.numpy import save_file
 
-    from keras_electra.models import ElectraBackbone
-    from keras_electra.models import ElectraDiscriminator
-    from keras_electra.models import ElectraGenerator
 
     architectures = (
         (ElectraBackbone, "ElectraModel"),
@@ -818,3 +812,8 @@ def export_to_huggingface(model, path):
             huggingface_config(backbone, architecture), f, indent=2,
             sort_keys=True,
         )
+
+
+preset_loader.register_folder_format(
+    lambda config: config.get("model_type") in ("electra", "bert"), load
+)

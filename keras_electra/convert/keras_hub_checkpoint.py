@@ -19,6 +19,11 @@ Two differences remain after the copy, both by design:
 
 import os
 
+from keras_electra.models import ElectraBackbone
+from keras_electra.models import ElectraDiscriminator
+from keras_electra.models import ElectraGenerator
+from keras_electra.models import preset_loader
+
 KERAS_HUB_NAME = "keras_hub>ElectraBackbone"
 VOCABULARY_FILE = os.path.join("assets", "tokenizer", "vocabulary.txt")
 
@@ -195,10 +200,6 @@ def load(cls, path, load_weights=True, **kwargs):
     backbone = ElectraBackbone.from_preset("/tmp/keras_hub_electra")
     ```
     """
-    from keras_electra.models import ElectraBackbone
-    from keras_electra.models import ElectraDiscriminator
-    from keras_electra.models import ElectraGenerator
-    from keras_electra.models import preset_loader
 
     if issubclass(cls, (ElectraDiscriminator, ElectraGenerator)):
         head = (
@@ -224,3 +225,11 @@ def load(cls, path, load_weights=True, **kwargs):
         source = keras_hub.models.ElectraBackbone.from_preset(path)
         copy_weights(source, backbone)
     return preset_loader.build_from_backbone(cls, backbone, **task_kwargs)
+
+
+preset_loader.register_folder_format(
+    lambda config: (config.get("registered_name") or "").startswith(
+        "keras_hub>"
+    ),
+    load,
+)

@@ -3,9 +3,9 @@
 import keras
 import keras_hub
 import tensorflow as tf
-from keras_hub.src.utils.tensor_utils import preprocessing_function
 
 from keras_electra.api_export import keras_electra_export
+from keras_electra.keras_workarounds import preprocessing_function
 
 TRUNCATE_OPTIONS = ("round_robin", "waterfall")
 

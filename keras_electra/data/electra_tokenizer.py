@@ -3,10 +3,10 @@
 import os
 
 import keras_hub
-from keras.src.saving import serialization_lib
-from keras_hub.src.utils.tensor_utils import preprocessing_function
 
 from keras_electra.api_export import keras_electra_export
+from keras_electra.keras_workarounds import in_safe_mode
+from keras_electra.keras_workarounds import preprocessing_function
 
 PAD, UNK, CLS, SEP, MASK = "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"
 # BERT order: the ids a freshly trained vocabulary gets.
@@ -231,7 +231,7 @@ class ElectraTokenizer(keras_hub.tokenizers.WordPieceTokenizer):
             if isinstance(vocabulary, (str, os.PathLike)):
                 vocabulary = os.fspath(vocabulary)
                 source = f"the vocabulary file '{vocabulary}'"
-                if serialization_lib.in_safe_mode():
+                if in_safe_mode():
                     raise ValueError(
                         "Loading a vocabulary file from outside the model "
                         "archive is disallowed in safe mode. Pass "

@@ -82,3 +82,47 @@ def raw_dataset(x, y=None, sample_weight=None, batch_size=None,
         ds = ds.shuffle(count, reshuffle_each_iteration=True)
     ds = ds.batch(batch_size)
     return (ds, validation) if validation_split else ds
+
+
+def packed_text_batches(x, preprocessor, batch_size=None, shuffle=True,
+                        validation_split=0.0):
+    """Texts (or pairs, or a dataset of them) as batches of token ids.
+
+    The pre-training models' raw-text path: `raw_dataset` batches
+    in-memory texts (a `tf.data.Dataset` is used as given), then
+    `preprocessor` packs every batch in `tf.data`.
+
+    Returns:
+        `(train, validation)`; `validation` is `None` without
+        `validation_split`.
+
+    Example:
+    ```python
+    from keras_electra.data import ElectraPretrainingPreprocessor
+    from keras_electra.data import ElectraTokenizer
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "film"]
+    pre = ElectraPretrainingPreprocessor(ElectraTokenizer(vocab),
+                                         sequence_length=8)
+    train, _ = packed_text_batches(["a film", "film"], pre, batch_size=2)
+    assert next(iter(train))["token_ids"].shape == (2, 8)
+    ```
+    """
+    import tensorflow as tf
+
+    validation = None
+    if not isinstance(x, tf.data.Dataset):
+        x = raw_dataset(x, batch_size=batch_size, shuffle=shuffle,
+                        validation_split=validation_split)
+        if validation_split:
+            x, validation = x
+
+    def prepare(ds):
+        # A 1-tuple holds texts (or a pair); two tensors are a pair, passed
+        # as `x=` (keras-hub reads a bare 2-tuple as `(x, y)`).
+        ds = ds.map(
+            lambda *data: preprocessor(x=data[0] if len(data) == 1 else data),
+            num_parallel_calls=tf.data.AUTOTUNE,
+        )
+        return ds.prefetch(tf.data.AUTOTUNE)
+
+    return prepare(x), None if validation is None else prepare(validation)

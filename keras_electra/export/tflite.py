@@ -7,6 +7,7 @@ import numpy as np
 
 from keras_electra.export import common
 from keras_electra.export import manifest as manifest_lib
+from keras_electra.keras_workarounds import flatten_layers
 
 QUANTIZATIONS = (None, "float16", "dynamic_int8", "full_int8")
 
@@ -579,7 +580,7 @@ def _layer_names(model, class_names):
     so that a misspelt `float_layers` entry is not silently quantized.
     """
     found, classes = set(), set()
-    for layer in model._flatten_layers(include_self=False, recursive=True):
+    for layer in flatten_layers(model, include_self=False, recursive=True):
         if type(layer).__name__ in class_names:
             found.add(layer.name)
             classes.add(type(layer).__name__)

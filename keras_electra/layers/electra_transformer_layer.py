@@ -13,8 +13,10 @@ a layer's weights in `.weights.h5` files after its class, so a subclass would
 make every earlier checkpoint unreadable.
 """
 
-import keras
 from keras_hub.layers import TransformerEncoder
+
+from keras_electra.keras_workarounds import set_transformer_dropouts
+from keras_electra.keras_workarounds import transformer_sublayers  # noqa: F401
 
 
 def transformer_layer(dropout, attention_dropout, **kwargs):
@@ -40,11 +42,9 @@ def transformer_layer(dropout, attention_dropout, **kwargs):
 def set_dropout_rates(layer, dropout, attention_dropout):
     """Give a built `TransformerEncoder` its residual and attention rates.
 
-    Keras 3.15's `MultiHeadAttention` reads its rate from `_dropout` at call
-    time (0 selects `ops.dot_product_attention`) and applies it with
-    `_dropout_layer`; keras-hub 0.32's `TransformerEncoder` holds
-    `_self_attention_layer`, `_self_attention_dropout` and
-    `_feedforward_dropout`. Only this module touches those attributes.
+    Keras' `MultiHeadAttention` reads its rate at call time (0 selects
+    `ops.dot_product_attention`); the private attributes it takes are set
+    by `keras_electra.keras_workarounds.set_transformer_dropouts`.
 
     Example:
     ```python
@@ -52,21 +52,8 @@ def set_dropout_rates(layer, dropout, attention_dropout):
     layer = transformer_layer(0.1, 0.0, intermediate_dim=64, num_heads=2)
     layer(np.zeros((1, 5, 32), "float32"))
     set_dropout_rates(layer, 0.1, 0.0)
-    assert layer._self_attention_layer.dropout == 0.0
+    parts = transformer_sublayers(layer)
+    assert parts["self_attention_layer"].dropout == 0.0
     ```
     """
-    names = ("_self_attention_layer", "_self_attention_dropout",
-             "_feedforward_dropout")
-    if not all(hasattr(layer, name) for name in names) or not hasattr(
-        getattr(layer, "_self_attention_layer", None), "_dropout_layer"
-    ):
-        raise RuntimeError(
-            "set_dropout_rates: this keras-hub / Keras version lays out "
-            "TransformerEncoder or MultiHeadAttention differently (keras "
-            f"{keras.__version__}); attention_dropout cannot be set."
-        )
-    attention = layer._self_attention_layer
-    attention._dropout = float(attention_dropout)
-    attention._dropout_layer.rate = float(attention_dropout)
-    layer._self_attention_dropout.rate = float(dropout)
-    layer._feedforward_dropout.rate = float(dropout)
+    set_transformer_dropouts(layer, dropout, attention_dropout)

@@ -17,5 +17,5 @@ from keras_electra.models.electra_token_classifier import ElectraTokenClassifier
 
 # Classes a compiled model's saved config refers to (its optimizer and
 # learning-rate schedule) must be registered before any reload.
-import keras_electra.training.layerwise_decay  # noqa: E402,F401
-import keras_electra.training.schedules  # noqa: E402,F401
+import keras_electra.optimizers.layerwise_decay  # noqa: E402,F401
+import keras_electra.optimizers.schedules  # noqa: E402,F401

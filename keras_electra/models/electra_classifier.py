@@ -28,7 +28,7 @@ class ElectraTask(ElectraPresetMixin):
     shuffle=True)` (the default), as Keras shuffles arrays.
 
     `compile()` defaults to the ELECTRA fine-tuning optimizer
-    (`keras_electra.training.layerwise_decay.fine_tuning_optimizer`), with
+    (`keras_electra.optimizers.layerwise_decay.fine_tuning_optimizer`), with
     the loss and metrics each task names in `default_loss()` and
     `default_metrics()`; a new task is compiled with those defaults, its
     optimizer slots created at the first `fit()`.
@@ -194,7 +194,7 @@ class ElectraTask(ElectraPresetMixin):
         ```
         """
         if isinstance(optimizer, str) and optimizer == "auto":
-            from keras_electra.training.layerwise_decay import (
+            from keras_electra.optimizers.layerwise_decay import (
                 fine_tuning_optimizer,
             )
 

@@ -7,6 +7,7 @@ import keras
 import numpy as np
 
 from keras_electra.api_export import keras_electra_export
+from keras_electra.keras_workarounds import flatten_layers
 
 
 class ElectraPresetMixin:
@@ -255,14 +256,14 @@ def _weight_layers(model):
     import keras_hub
 
     skip = (keras_hub.models.Preprocessor, keras_hub.tokenizers.Tokenizer)
-    stack = list(model._flatten_layers(include_self=False, recursive=False))
+    stack = list(flatten_layers(model, include_self=False, recursive=False))
     while stack:
         layer = stack.pop()
         if isinstance(layer, skip):
             continue
         yield layer
-        stack.extend(layer._flatten_layers(include_self=False,
-                                           recursive=False))
+        stack.extend(flatten_layers(layer, include_self=False,
+                                    recursive=False))
 
 
 def build_optimizer(model):

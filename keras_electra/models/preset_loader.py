@@ -2,8 +2,8 @@
 
 A keras_electra preset folder holds `config.json` (the serialized model),
 `model.weights.h5` and `metadata.json`. Folders in Hugging Face or keras-hub
-format are recognized from their `config.json` and handed to
-`keras_electra.convert`.
+format are recognized from their `config.json` and handed to the readers
+`keras_electra.convert` registers (`register_folder_format`).
 """
 
 import copy
@@ -13,6 +13,7 @@ import os
 
 import keras
 
+from keras_electra.keras_workarounds import flatten_layers
 from keras_electra.models.checked_weights import load_weights_checked
 from keras_electra.models.electra_presets import PRESETS
 
@@ -81,7 +82,7 @@ def check_task_kwargs(cls, task_kwargs):
     """
     import inspect
 
-    from keras_electra.models.electra_backbone import ElectraBackbone
+    ElectraBackbone = _backbone_class()
 
     backbone_args = set(inspect.signature(ElectraBackbone.__init__).parameters)
     backbone_args -= {"self", "kwargs"}
@@ -108,7 +109,7 @@ def check_task_kwargs(cls, task_kwargs):
 
 def build_from_backbone(cls, backbone, **task_kwargs):
     """Return `backbone` itself for backbone classes, else `cls(backbone)`."""
-    from keras_electra.models.electra_backbone import ElectraBackbone
+    ElectraBackbone = _backbone_class()
 
     check_task_kwargs(cls, task_kwargs)
     if issubclass(cls, ElectraBackbone):
@@ -251,8 +252,44 @@ def default_preprocessor(preprocessor_cls, backbone, folder=None,
     return preprocessor
 
 
+def _backbone_class():
+    # Looked up by its registered name: `electra_backbone` imports the
+    # preset mixin, which imports this module.
+    return keras.saving.get_registered_object("keras_electra>ElectraBackbone")
+
+
+# Readers of other libraries' folders: `(matches(config), load(cls, path,
+# load_weights, **kwargs))`, registered by `keras_electra.convert` (which
+# imports the models, so the models do not import it).
+FOLDER_FORMATS = []
+
+
+def register_folder_format(matches, load):
+    """Teach `from_preset` another folder format.
+
+    Args:
+        matches: callable. Takes the folder's parsed `config.json`, returns
+            whether `load` reads it.
+        load: callable `(cls, path, load_weights, **kwargs)` returning the
+            model.
+
+    Example:
+    ```python
+    def matches(config):
+        return config.get("model_type") == "my_electra"
+
+    def load(cls, path, load_weights=True, **kwargs):
+        raise NotImplementedError(path)
+
+    register_folder_format(matches, load)
+    FOLDER_FORMATS.pop()  # (undo, for this example)
+    ```
+    """
+    FOLDER_FORMATS.append((matches, load))
+
+
 def _load_model(cls, preset, load_weights, **kwargs):
-    from keras_electra.models.electra_backbone import ElectraBackbone
+    ElectraBackbone = _backbone_class()
 
     if preset in PRESETS:
         backbone_kwargs, task_kwargs = _split_kwargs(kwargs, ElectraBackbone)
@@ -274,14 +311,9 @@ def _load_model(cls, preset, load_weights, **kwargs):
     registered = config.get("registered_name", "") or ""
     if registered.startswith("keras_electra>"):
         return _load_own(cls, path, config, load_weights, **kwargs)
-    if registered.startswith("keras_hub>"):
-        from keras_electra.convert import keras_hub_checkpoint
-
-        return keras_hub_checkpoint.load(cls, path, load_weights, **kwargs)
-    if config.get("model_type") in ("electra", "bert"):
-        from keras_electra.convert import huggingface
-
-        return huggingface.load(cls, path, load_weights, **kwargs)
+    for matches, load in FOLDER_FORMATS:
+        if matches(config):
+            return load(cls, path, load_weights, **kwargs)
     raise ValueError(
         f"Cannot tell the format of '{path}': its {CONFIG_FILE} is neither a "
         "keras_electra preset, a keras-hub preset, nor a Hugging Face ELECTRA "
@@ -295,7 +327,7 @@ def _load_task_folder(cls, path, load_weights, **kwargs):
     Returns `None` when there is no `task.json` of ours, or it holds
     another class: the backbone in `config.json` is then used.
     """
-    from keras_electra.models.electra_backbone import ElectraBackbone
+    ElectraBackbone = _backbone_class()
 
     task_path = os.path.join(path, TASK_CONFIG_FILE)
     if not os.path.exists(task_path):
@@ -354,7 +386,7 @@ def _load_checked(model, path, kwargs):
 
 
 def _load_own(cls, path, config, load_weights, **kwargs):
-    from keras_electra.models.electra_backbone import ElectraBackbone
+    ElectraBackbone = _backbone_class()
 
     # Like the Hugging Face and keras-hub loaders: backbone arguments
     # override the saved backbone config, task arguments the saved task's
@@ -464,7 +496,7 @@ def save_preset(model, preset_dir):
     """Write `model` to `preset_dir` (see `ElectraModel.save_to_preset`)."""
     import keras_hub
 
-    from keras_electra import __version__
+    from keras_electra.version import __version__
 
     if isinstance(model, keras_hub.models.Task):
         return save_task_preset(model, preset_dir)
@@ -499,7 +531,7 @@ def _save_head(task, path):
 
 
 def _head_skip(task):
-    skip = list(task.backbone._flatten_layers())
+    skip = list(flatten_layers(task.backbone))
     if task.optimizer is not None:
         skip.append(task.optimizer)
     return skip

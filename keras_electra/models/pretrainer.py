@@ -7,7 +7,6 @@ from keras_electra.layers.electra_masker import ElectraMasker
 from keras_electra.models.electra_model import LazyClass
 from keras_electra.models.electra_model import build_optimizer
 from keras_electra.models.raw_inputs import has_strings
-from keras_electra.models.raw_inputs import is_dataset
 
 
 class _WeightedMean(keras.losses.Loss):
@@ -118,9 +117,7 @@ class Pretrainer(keras.Model):
     # --- Raw text ------------------------------------------------------
     def _raw_text(self, x, y, batch_size, shuffle, validation_split=0.0):
         """`x` as batches of packed token ids (and a validation split)."""
-        import tensorflow as tf
-
-        from keras_electra.data.raw_inputs import raw_dataset
+        from keras_electra.data.raw_inputs import packed_text_batches
 
         if y is not None:
             raise ValueError(
@@ -135,25 +132,8 @@ class Pretrainer(keras.Model):
                 "(`from_preset()` attaches one when the preset has a "
                 "vocabulary)."
             )
-        validation = None
-        if not is_dataset(x):
-            x = raw_dataset(x, batch_size=batch_size, shuffle=shuffle,
-                            validation_split=validation_split)
-            if validation_split:
-                x, validation = x
-
-        def prepare(ds):
-            # A 1-tuple holds texts (or a pair); two tensors are a pair,
-            # passed as `x=` (keras-hub reads a bare 2-tuple as `(x, y)`).
-            ds = ds.map(
-                lambda *data: self.preprocessor(
-                    x=data[0] if len(data) == 1 else data
-                ),
-                num_parallel_calls=tf.data.AUTOTUNE,
-            )
-            return ds.prefetch(tf.data.AUTOTUNE)
-
-        return prepare(x), None if validation is None else prepare(validation)
+        return packed_text_batches(x, self.preprocessor, batch_size, shuffle,
+                                   validation_split)
 
     def fit(self, x=None, y=None, batch_size=None, validation_split=0.0,
             validation_data=None, shuffle=True, **kwargs):
@@ -224,7 +204,7 @@ class Pretrainer(keras.Model):
         With `optimizer="auto"`, AdamW (beta 0.9/0.999, epsilon 1e-6, weight
         decay 0.01 except LayerNorm and biases), global-norm clipping 1.0,
         linear warmup then linear decay to 0 at `train_steps`
-        (`keras_electra.training.electra_optimizer`).
+        (`keras_electra.optimizers.electra_optimizer`).
 
         Args:
             optimizer: `"auto"` or a `keras.optimizers.Optimizer`.
@@ -243,7 +223,7 @@ class Pretrainer(keras.Model):
         ```
         """
         if isinstance(optimizer, str) and optimizer == "auto":
-            from keras_electra.training.optimizers import electra_optimizer
+            from keras_electra.optimizers.electra_optimizer import electra_optimizer
 
             optimizer = electra_optimizer(
                 learning_rate=learning_rate,

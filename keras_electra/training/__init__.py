@@ -1,7 +1,8 @@
-"""Optimizers, schedules and training utilities."""
+"""Training utilities: backups, callbacks, distribution, the pre-training
+loop. The optimizers (`keras_electra.optimizers`) are re-exported here."""
 
-from keras_electra.training.optimizers import electra_optimizer
-from keras_electra.training.schedules import LinearWarmupLinearDecay
+from keras_electra.optimizers.electra_optimizer import electra_optimizer
+from keras_electra.optimizers.schedules import LinearWarmupLinearDecay
 from keras_electra.training.callbacks import BackupError
 from keras_electra.training.callbacks import StepBackup
 from keras_electra.training.callbacks import TensorBoardScalars
@@ -22,10 +23,10 @@ from keras_electra.training.pretrain import load_initial_weights
 from keras_electra.training.pretrain import pretrain
 from keras_electra.training.run_lock import RunFolderLocked
 from keras_electra.training.run_lock import RunLock
-from keras_electra.training.layerwise_decay import FINE_TUNING_PRESETS
-from keras_electra.training.layerwise_decay import LayerwiseAdamW
-from keras_electra.training.layerwise_decay import fine_tuning_optimizer
-from keras_electra.training.layerwise_decay import (
+from keras_electra.optimizers.layerwise_decay import FINE_TUNING_PRESETS
+from keras_electra.optimizers.layerwise_decay import LayerwiseAdamW
+from keras_electra.optimizers.layerwise_decay import fine_tuning_optimizer
+from keras_electra.optimizers.layerwise_decay import (
     layerwise_learning_rate_multipliers,
 )
 from keras_electra.training.flops import encoder_flops

@@ -26,11 +26,12 @@ the clipping; `build_in_scope` and `pretrain` apply it. JAX's
 """
 
 import contextlib
-import types
 import json
 import os
 
 import keras
+
+from keras_electra.keras_workarounds import clip_after_all_reduce  # noqa: F401
 
 KINDS = ("auto", "default", "mirrored", "multi_worker", "tpu", "data_parallel")
 
@@ -267,61 +268,6 @@ def distribution_scope(strategy=None):
             return _tf().distribute.get_strategy().scope()
         return contextlib.nullcontext()
     return strategy.scope()
-
-
-def clip_after_all_reduce(optimizer):
-    """Make a Keras optimizer clip the all-reduced (global) gradient.
-
-    Under a `tf.distribute` strategy with several replicas, Keras 3.15 clips
-    every replica's partial gradient and sums the clipped parts, which is
-    not what one device computes (see the module docstring). This patches
-    `optimizer` in place: in a replica context with more than one replica,
-    gradients are summed across replicas first, then clipped, and the
-    later all-reduce is skipped. Elsewhere (one replica, JAX, PyTorch) the
-    optimizer is unchanged in behaviour. Idempotent.
-
-    Args:
-        optimizer: a `keras.optimizers.Optimizer`.
-
-    Returns:
-        The same optimizer.
-
-    Example:
-    ```python
-    import keras
-    from keras_electra.training import clip_after_all_reduce
-    optimizer = clip_after_all_reduce(keras.optimizers.AdamW(global_clipnorm=1.0))
-    ```
-    """
-    if keras.backend.backend() != "tensorflow" or getattr(
-        optimizer, "_keras_electra_clip_after_all_reduce", False
-    ):
-        return optimizer
-    tf = _tf()
-    clip_gradients = optimizer._clip_gradients
-    all_reduce_sum_gradients = optimizer._all_reduce_sum_gradients
-
-    def distributed():
-        context = tf.distribute.get_replica_context()
-        return context is not None and context.num_replicas_in_sync > 1
-
-    def _clip_gradients(self, grads):
-        if distributed():
-            dummy = [None] * len(grads)
-            grads = [g for g, _ in all_reduce_sum_gradients(zip(grads, dummy))]
-        return clip_gradients(grads)
-
-    def _all_reduce_sum_gradients(self, grads_and_vars):
-        if distributed():
-            return list(grads_and_vars)  # already summed before clipping
-        return all_reduce_sum_gradients(grads_and_vars)
-
-    optimizer._clip_gradients = types.MethodType(_clip_gradients, optimizer)
-    optimizer._all_reduce_sum_gradients = types.MethodType(
-        _all_reduce_sum_gradients, optimizer
-    )
-    optimizer._keras_electra_clip_after_all_reduce = True
-    return optimizer
 
 
 def num_replicas(strategy=None):

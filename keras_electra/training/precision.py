@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from keras_electra.api_export import keras_electra_export
+from keras_electra.keras_workarounds import flatten_layers
 
 _MATMUL_LAYERS = (keras.layers.Dense, keras.layers.EinsumDense)
 
@@ -108,7 +109,7 @@ def set_matmul_dtype_policy(
     """
     policy = keras.dtype_policies.get(policy)
     wrap = float32_activations and policy.compute_dtype != "float32"
-    layers = list(model._flatten_layers(include_self=True, recursive=True))
+    layers = list(flatten_layers(model, include_self=True, recursive=True))
     if not any(isinstance(layer, _MATMUL_LAYERS) for layer in layers):
         raise ValueError(
             f"{type(model).__name__} has no Dense or EinsumDense layers "
@@ -120,7 +121,7 @@ def set_matmul_dtype_policy(
             # The probabilities' dropout feeds the probabilities x value
             # product: it must match the value's dtype (PyTorch's einsum
             # does not promote mixed dtypes).
-            for inner in layer._flatten_layers(include_self=True):
+            for inner in flatten_layers(layer, include_self=True):
                 if inner is layer or isinstance(inner, keras.layers.Dropout):
                     inner.dtype_policy = policy
                     changed += 1

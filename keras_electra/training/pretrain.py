@@ -6,6 +6,7 @@ import os
 
 import keras
 
+from keras_electra.keras_workarounds import multi_worker_fit
 from keras_electra.models.checked_weights import load_weights_checked
 from keras_electra.training.callbacks import StepBackup
 from keras_electra.training.callbacks import latest_backup
@@ -59,45 +60,6 @@ def _symbolic_build(model, element_spec):
         element_spec,
     )
     model(inputs)
-
-
-def _multi_worker_fit_workarounds(model, dataset):
-    """Work around `fit()` failing under MultiWorkerMirroredStrategy.
-
-    Keras 3.15's TensorFlow `fit()` first takes a distributed batch and
-    calls `strategy.reduce("MEAN", batch)` on it to build the model
-    (`_maybe_symbolic_build`); `MultiWorkerMirroredStrategy.reduce` cannot
-    take a dict of per-replica values, so every dict-input model fails
-    there. The build only needs shapes: do it here from the dataset's
-    `element_spec`, then skip Keras' version for this model.
-    """
-    if keras.backend.backend() != "tensorflow":
-        return
-    import tensorflow as tf
-
-    strategy = getattr(model, "_distribute_strategy", None)
-    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
-        return
-    with strategy.scope():
-        model._symbolic_build(data_batch=dataset.element_spec)
-    model._maybe_symbolic_build = lambda iterator=None, data_batch=None: None
-    # Second failure, same version: `fit()` reduces the per-replica logs
-    # with `strategy.reduce("MEAN", value, axis=0)` in multi-worker mode,
-    # which rejects scalars ("Invalid reduction dimension 0 for input with
-    # 0 dimensions", tensorflow/tensorflow#72388). Give the logs a leading axis of 1; the
-    # reduction removes it again.
-    train_step = model.train_step
-
-    def train_step_with_vector_logs(data):
-        logs = train_step(data)
-        return {
-            key: keras.ops.reshape(value, (1,))
-            if len(keras.ops.shape(value)) == 0
-            else value
-            for key, value in logs.items()
-        }
-
-    model.train_step = train_step_with_vector_logs
 
 
 def dataset_at(dataset_fn, start_step):
@@ -320,7 +282,7 @@ def _fit_with_backups(model, dataset_fn, steps, own_dir, steps_per_epoch,
         load_initial_weights(model, init_from)
     start_step = step
 
-    _multi_worker_fit_workarounds(model, dataset_at(dataset_fn, 0))
+    multi_worker_fit(model, dataset_at(dataset_fn, 0))
 
     backup = StepBackup(
         own_dir, backup_every=backup_every, keep=keep, history=history

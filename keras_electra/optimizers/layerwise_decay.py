@@ -21,8 +21,8 @@ import keras
 from keras import ops
 
 from keras_electra.api_export import keras_electra_export
-from keras_electra.training.optimizers import NO_DECAY_VARIABLE_NAMES
-from keras_electra.training.schedules import LinearWarmupLinearDecay
+from keras_electra.optimizers.electra_optimizer import NO_DECAY_VARIABLE_NAMES
+from keras_electra.optimizers.schedules import LinearWarmupLinearDecay
 
 # The paper's fine-tuning hyper-parameters (Clark et al., 2020, appendix,
 # Table 7). Epochs are 3 except 10 for RTE and STS-B and 2 for SQuAD. The

@@ -2,7 +2,7 @@
 
 import keras
 
-from keras_electra.training.schedules import LinearWarmupLinearDecay
+from keras_electra.optimizers.schedules import LinearWarmupLinearDecay
 
 # Variable names excluded from weight decay: LayerNorm scale and offset, and
 # every bias (embeddings are decayed, as in the original code).

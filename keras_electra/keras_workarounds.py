@@ -1,0 +1,332 @@
+"""Every use of Keras' and keras-hub's private code, in one place.
+
+Written for Keras 3.10-3.15 and keras-hub 0.21-0.32 (checked: Keras 3.15,
+keras-hub 0.32). The rest of keras_electra calls the functions here and
+never reaches into `keras.src`, `keras_hub.src` or another library's
+underscore attributes itself. `verify()` checks that everything used here
+still exists and `tests/test_keras_workarounds.py` calls it, so a new Keras
+that moves one of them fails that test by name instead of failing somewhere
+deep inside training or export.
+
+What is used, and why:
+
+- `Layer._flatten_layers`: the nested sub-layers of a model, to build
+  optimizer slots before the first traced step and to set dtype policies
+  per layer (Keras has no public recursive walk).
+- keras-hub's `preprocessing_function` decorator: converts inputs to and
+  from `tf` tensors around a preprocessing layer's `call`, as keras-hub's
+  own preprocessors do.
+- `serialization_lib.in_safe_mode()`: whether a `.keras` file is being
+  loaded in safe mode (a tokenizer config must not then read files).
+- `TransformerEncoder` sub-layers (`_self_attention_layer`, its
+  `_dropout`, `_self_attention_dropout`, `_feedforward_*`) and the
+  projections of `MultiHeadAttention` (`_query_dense`, ...): keras-hub's
+  encoder block has one dropout rate for attention probabilities and
+  residual branches; ELECTRA needs them apart, and the Hugging Face weight
+  map needs the sub-layers.
+- TensorFlow `fit()` under `MultiWorkerMirroredStrategy` (Keras 3.15):
+  `_maybe_symbolic_build` reduces a dict batch, which the strategy rejects;
+  the per-replica logs are reduced along an axis scalars do not have
+  (tensorflow/tensorflow#72388).
+- `Optimizer._clip_gradients` / `_all_reduce_sum_gradients` (TensorFlow):
+  global-norm clipping of the all-reduced gradients across replicas, as
+  one device would clip them.
+
+The LiteRT export's attention fusion (`keras_electra.export.tflite`) still
+patches `MultiHeadAttention` while it converts; it is the last private use
+outside this module.
+"""
+
+import types
+
+import keras
+
+KERAS_VERSIONS = ("3.10", "3.15")
+KERAS_HUB_VERSIONS = ("0.21", "0.32")
+
+# Private attributes of a built keras_hub TransformerEncoder used here.
+TRANSFORMER_ATTRIBUTES = (
+    "_self_attention_layer",
+    "_self_attention_layer_norm",
+    "_self_attention_dropout",
+    "_feedforward_intermediate_dense",
+    "_feedforward_output_dense",
+    "_feedforward_layer_norm",
+    "_feedforward_dropout",
+)
+
+
+def _version(text):
+    return tuple(int(part) for part in text.split(".")[:2] if part.isdigit())
+
+
+def flatten_layers(layer, include_self=True, recursive=True):
+    """All sub-layers of `layer` (Keras' own walk, `Layer._flatten_layers`).
+
+    Example:
+    ```python
+    import keras
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+    assert len(list(flatten_layers(model, include_self=False))) == 1
+    ```
+    """
+    return layer._flatten_layers(include_self=include_self,
+                                 recursive=recursive)
+
+
+def preprocessing_function(fn):
+    """keras-hub's decorator for a preprocessing layer's `call`.
+
+    Example:
+    ```python
+    import keras_hub
+
+    class Identity(keras_hub.layers.PreprocessingLayer):
+        @preprocessing_function
+        def call(self, x):
+            return x
+    ```
+    """
+    from keras_hub.src.utils.tensor_utils import (
+        preprocessing_function as keras_hub_preprocessing_function,
+    )
+
+    return keras_hub_preprocessing_function(fn)
+
+
+def in_safe_mode():
+    """Whether Keras is deserializing in safe mode right now.
+
+    Example:
+    ```python
+    assert in_safe_mode() in (None, True, False)
+    ```
+    """
+    from keras.src.saving import serialization_lib
+
+    return serialization_lib.in_safe_mode()
+
+
+def transformer_sublayers(layer):
+    """The sub-layers of a built keras-hub `TransformerEncoder`, by name.
+
+    Returns a dict from the names in `TRANSFORMER_ATTRIBUTES` without their
+    leading underscore (`"self_attention_layer"`, ...). Raises a
+    `RuntimeError` naming the Keras and keras-hub versions when one is
+    missing.
+
+    Example:
+    ```python
+    import keras_hub
+    layer = keras_hub.layers.TransformerEncoder(64, 2)
+    layer.build((None, 8, 32))
+    parts = transformer_sublayers(layer)
+    assert parts["feedforward_output_dense"].units == 32
+    ```
+    """
+    missing = [name for name in TRANSFORMER_ATTRIBUTES
+               if getattr(layer, name, None) is None]
+    if missing:
+        import keras_hub
+
+        raise RuntimeError(
+            f"keras-hub's TransformerEncoder has no {missing} (keras-hub "
+            f"{keras_hub.__version__}, Keras {keras.__version__}); "
+            "keras_electra was written for keras-hub "
+            f"{'-'.join(KERAS_HUB_VERSIONS)}."
+        )
+    return {name[1:]: getattr(layer, name) for name in TRANSFORMER_ATTRIBUTES}
+
+
+def attention_sublayers(attention):
+    """The projections of a built `keras.layers.MultiHeadAttention`.
+
+    Returns `query_dense`, `key_dense`, `value_dense` and `output_dense`
+    (Keras keeps them private); raises a `RuntimeError` naming the Keras
+    version when one is missing.
+
+    Example:
+    ```python
+    import numpy as np
+    attention = keras.layers.MultiHeadAttention(2, 4)
+    x = np.zeros((1, 3, 8), "float32")
+    attention(x, x)
+    assert attention_sublayers(attention)["output_dense"] is not None
+    ```
+    """
+    names = ("_query_dense", "_key_dense", "_value_dense", "_output_dense")
+    missing = [n for n in names if getattr(attention, n, None) is None]
+    if missing:
+        raise RuntimeError(
+            f"keras.layers.MultiHeadAttention has no {missing} (Keras "
+            f"{keras.__version__}); keras_electra was written for Keras "
+            f"{'-'.join(KERAS_VERSIONS)}."
+        )
+    return {n[1:]: getattr(attention, n) for n in names}
+
+
+def set_transformer_dropouts(layer, dropout, attention_dropout):
+    """Give a built `TransformerEncoder` two dropout rates.
+
+    `attention_dropout` goes to the attention probabilities, `dropout` to
+    the residual branches (the block was built with the larger one).
+
+    Example:
+    ```python
+    import keras_hub
+    layer = keras_hub.layers.TransformerEncoder(64, 2, dropout=0.1)
+    layer.build((None, 8, 32))
+    set_transformer_dropouts(layer, 0.1, 0.0)
+    assert transformer_sublayers(layer)["self_attention_layer"].dropout == 0
+    ```
+    """
+    parts = transformer_sublayers(layer)
+    attention = parts["self_attention_layer"]
+    if getattr(attention, "_dropout_layer", None) is None:
+        raise RuntimeError(
+            "keras.layers.MultiHeadAttention has no `_dropout_layer` (Keras "
+            f"{keras.__version__}); attention_dropout cannot be set."
+        )
+    attention._dropout = float(attention_dropout)
+    attention._dropout_layer.rate = float(attention_dropout)
+    parts["self_attention_dropout"].rate = float(dropout)
+    parts["feedforward_dropout"].rate = float(dropout)
+
+
+def multi_worker_fit(model, dataset):
+    """Let TensorFlow `fit()` run `model` under MultiWorkerMirroredStrategy.
+
+    Keras 3.15's `fit()` first calls `strategy.reduce("MEAN", batch)` on a
+    distributed batch to build the model (`_maybe_symbolic_build`), which
+    `MultiWorkerMirroredStrategy` refuses for dict inputs: the model is
+    built here from the dataset's `element_spec` and Keras' build skipped.
+    The per-replica logs are then reduced along axis 0, which scalars lack
+    (tensorflow/tensorflow#72388): the train step gives them an axis of 1.
+    Does nothing on other backends and strategies.
+
+    Example:
+    ```python
+    import keras
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+    multi_worker_fit(model, None)  # not under MultiWorkerMirroredStrategy
+    ```
+    """
+    if keras.backend.backend() != "tensorflow":
+        return
+    import tensorflow as tf
+
+    strategy = getattr(model, "_distribute_strategy", None)
+    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        return
+    with strategy.scope():
+        model._symbolic_build(data_batch=dataset.element_spec)
+    model._maybe_symbolic_build = lambda iterator=None, data_batch=None: None
+    train_step = model.train_step
+
+    def train_step_with_vector_logs(data):
+        logs = train_step(data)
+        return {
+            key: keras.ops.reshape(value, (1,))
+            if len(keras.ops.shape(value)) == 0
+            else value
+            for key, value in logs.items()
+        }
+
+    model.train_step = train_step_with_vector_logs
+
+
+def clip_after_all_reduce(optimizer):
+    """Clip the all-reduced gradients, as one device would (TensorFlow).
+
+    Under a multi-replica strategy, Keras clips each replica's gradients
+    by global norm before summing them; this optimizer sums first, then
+    clips, and skips its own second sum. Elsewhere it is unchanged.
+
+    Example:
+    ```python
+    import keras
+    optimizer = clip_after_all_reduce(keras.optimizers.AdamW(global_clipnorm=1.0))
+    ```
+    """
+    if keras.backend.backend() != "tensorflow" or getattr(
+        optimizer, "_keras_electra_clip_after_all_reduce", False
+    ):
+        return optimizer
+    import tensorflow as tf
+
+    clip_gradients = optimizer._clip_gradients
+    all_reduce_sum_gradients = optimizer._all_reduce_sum_gradients
+
+    def distributed():
+        context = tf.distribute.get_replica_context()
+        return context is not None and context.num_replicas_in_sync > 1
+
+    def _clip_gradients(self, grads):
+        if distributed():
+            dummy = [None] * len(grads)
+            grads = [g for g, _ in all_reduce_sum_gradients(zip(grads, dummy))]
+        return clip_gradients(grads)
+
+    def _all_reduce_sum_gradients(self, grads_and_vars):
+        if distributed():
+            return list(grads_and_vars)  # already summed before clipping
+        return all_reduce_sum_gradients(grads_and_vars)
+
+    optimizer._clip_gradients = types.MethodType(_clip_gradients, optimizer)
+    optimizer._all_reduce_sum_gradients = types.MethodType(
+        _all_reduce_sum_gradients, optimizer
+    )
+    optimizer._keras_electra_clip_after_all_reduce = True
+    return optimizer
+
+
+def verify():
+    """Check that every private piece used here is still where it was.
+
+    Returns the list of problems (empty when all is well); each names the
+    piece and the installed versions.
+
+    Example:
+    ```python
+    assert verify() == []
+    ```
+    """
+    import keras_hub
+
+    problems = []
+    versions = (f"(Keras {keras.__version__}, keras-hub "
+                f"{keras_hub.__version__}; written for Keras "
+                f"{'-'.join(KERAS_VERSIONS)}, keras-hub "
+                f"{'-'.join(KERAS_HUB_VERSIONS)})")
+    for owner, names in (
+        (keras.layers.Layer, ("_flatten_layers",)),
+        (keras.Model, ("_symbolic_build",)),
+    ):
+        for name in names:
+            if not hasattr(owner, name):
+                problems.append(f"{owner.__name__}.{name} is gone {versions}")
+    try:
+        preprocessing_function(lambda self, x: x)
+        in_safe_mode()
+    except (ImportError, AttributeError) as e:
+        problems.append(f"{e} {versions}")
+    layer = keras_hub.layers.TransformerEncoder(8, 2, dropout=0.1)
+    layer.build((None, 4, 8))
+    try:
+        set_transformer_dropouts(layer, 0.1, 0.0)
+        layer(keras.ops.zeros((1, 4, 8)))
+        attention_sublayers(transformer_sublayers(layer)["self_attention_layer"])
+    except RuntimeError as e:
+        problems.append(str(e))
+    if keras.backend.backend() == "tensorflow":
+        optimizer = keras.optimizers.AdamW()
+        for name in ("_clip_gradients", "_all_reduce_sum_gradients"):
+            if not hasattr(optimizer, name):
+                problems.append(f"Optimizer.{name} is gone {versions}")
+        model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+        model.compile(optimizer="sgd", loss="mse")
+        if not hasattr(model, "_maybe_symbolic_build"):
+            problems.append(
+                f"Model._maybe_symbolic_build is gone {versions}"
+            )
+    return problems
