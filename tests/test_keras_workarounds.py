@@ -9,9 +9,6 @@ from keras_electra import keras_workarounds
 
 PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "keras_electra"
 WORKAROUNDS = PACKAGE / "keras_workarounds.py"
-# The LiteRT export still patches MultiHeadAttention while it converts
-# (the last private use outside keras_workarounds; see its docstring).
-KNOWN_ELSEWHERE = {"export/tflite.py"}
 
 pytestmark = pytest.mark.multibackend
 
@@ -41,7 +38,7 @@ def test_private_imports_live_in_the_workarounds_module():
     offenders = []
     for _, path in _modules():
         relative = path.relative_to(PACKAGE).as_posix()
-        if path == WORKAROUNDS or relative in KNOWN_ELSEWHERE:
+        if path == WORKAROUNDS:
             continue
         for lineno, name in _imports(path):
             if name.startswith(("keras.src", "keras_hub.src")):

@@ -292,42 +292,6 @@ class ElectraQuestionAnsweringPreprocessor(keras_hub.models.Preprocessor):
             return x
         return x, (f["start_positions"], f["end_positions"])
 
-    def decode(self, start_logits, end_logits, features, contexts,
-               max_answer_length=30, allow_impossible=False):
-        """Best answer text per example from per-feature logits.
-
-        Considers spans of context tokens (start <= end, at most
-        `max_answer_length` tokens) over all features of an example and
-        returns the text of the best-scoring one (`start + end` logit). With
-        `allow_impossible`, returns `""` when the `[CLS]` score beats it.
-        """
-        best = {}
-        for f, example in enumerate(features["example_index"]):
-            offsets = features["offsets"][f]
-            valid = offsets[:, 0] >= 0
-            s_log = np.where(valid, start_logits[f], -np.inf)
-            e_log = np.where(valid, end_logits[f], -np.inf)
-            null = start_logits[f][0] + end_logits[f][0]
-            scores = s_log[:, None] + e_log[None, :]
-            i, j = np.indices(scores.shape)
-            scores[(j < i) | (j - i + 1 > max_answer_length)] = -np.inf
-            s, e = np.unravel_index(np.argmax(scores), scores.shape)
-            text = contexts[example][offsets[s, 0]:offsets[e, 1]]
-            score = scores[s, e]
-            old = best.get(example, (-np.inf, "", np.inf))
-            null = min(null, old[2])
-            if score > old[0]:
-                best[example] = (score, text, null)
-            else:
-                best[example] = (old[0], old[1], null)
-        answers = []
-        for example in range(len(contexts)):
-            score, text, null = best.get(example, (-np.inf, "", np.inf))
-            if allow_impossible and null > score:
-                text = ""
-            answers.append(text)
-        return answers
-
     def get_config(self):
         config = super().get_config()
         config.update(

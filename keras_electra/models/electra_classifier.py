@@ -10,6 +10,7 @@ from keras_electra.models.electra_backbone import ElectraBackbone
 from keras_electra.models.electra_model import ElectraPresetMixin
 from keras_electra.models.electra_model import LazyClass
 from keras_electra.models.electra_model import build_optimizer
+from keras_electra.models.electra_model import deserialize_dtype
 from keras_electra.models.raw_inputs import has_strings
 from keras_electra.models.raw_inputs import is_dataset
 
@@ -65,10 +66,7 @@ class ElectraTask(ElectraPresetMixin):
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
-        if isinstance(config.get("dtype"), dict):
-            config["dtype"] = keras.dtype_policies.deserialize(config["dtype"])
-        return super().from_config(config)
+        return super().from_config(deserialize_dtype(config))
 
     # --- Raw inputs ----------------------------------------------------
     def preprocess_samples(self, x, y=None, sample_weight=None):

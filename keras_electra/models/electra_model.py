@@ -169,9 +169,7 @@ class ElectraModel(ElectraPresetMixin, keras.Model):
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
-        if isinstance(config.get("dtype"), dict):
-            config["dtype"] = keras.dtype_policies.deserialize(config["dtype"])
+        config = deserialize_dtype(config)
         if isinstance(config.get("backbone"), dict):
             config["backbone"] = keras.layers.deserialize(config["backbone"])
         return cls(**config)
@@ -198,6 +196,20 @@ class LazyClass:
 
     def __get__(self, obj, owner=None):
         return getattr(importlib.import_module(self.module), self.name)
+
+def deserialize_dtype(config):
+    """A copy of a model `config` with its `dtype` policy deserialized.
+
+    Example:
+    ```python
+    config = deserialize_dtype({"dtype": "float32"})
+    ```
+    """
+    config = dict(config)
+    if isinstance(config.get("dtype"), dict):
+        config["dtype"] = keras.dtype_policies.deserialize(config["dtype"])
+    return config
+
 
 def check_token_inputs(backbone, inputs):
     """Validate concrete inputs against a backbone's vocabulary and positions.

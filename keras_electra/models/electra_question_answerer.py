@@ -300,37 +300,6 @@ class ElectraQuestionAnswerer(ElectraTask, keras_hub.models.Task):
             result.append(answer)
         return result
 
-    def predict_answers(self, x, offsets, example_ids, contexts, **kwargs):
-        """Run `predict` and `postprocess_answers` on packed windows.
-
-        Args:
-            x: dict of packed inputs, one row per window.
-            offsets, example_ids, contexts: see `postprocess_answers`.
-            **kwargs: passed to `postprocess_answers`.
-
-        Example:
-        ```python
-        import numpy as np
-        model = ElectraQuestionAnswerer.from_preset("electra_tiny")
-        x = {"token_ids": np.array([[2, 100, 3, 200, 3]]),
-             "segment_ids": np.array([[0, 0, 0, 1, 1]]),
-             "padding_mask": np.ones((1, 5), "int32")}
-        offsets = np.array([[[-1, -1], [-1, -1], [-1, -1], [0, 5],
-                             [-1, -1]]])
-        answers = model.predict_answers(x, offsets, ["q1"], {"q1": "Paris"})
-        assert answers["q1"]["text"] in ("Paris", "")
-        ```
-        """
-        outputs = keras.Model.predict(self, x, verbose=0)
-        return postprocess_answers(
-            outputs["start_logits"],
-            outputs["end_logits"],
-            offsets,
-            example_ids,
-            contexts,
-            **kwargs,
-        )
-
     def get_config(self):
         config = super().get_config()
         config["dropout"] = self.dropout
