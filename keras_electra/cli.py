@@ -197,6 +197,13 @@ def _parser():
                    default=["float32", "float16", "dynamic_int8", "full_int8"],
                    choices=["float32", "float16", "dynamic_int8", "full_int8"])
     p.add_argument("--sequence-length", type=int, default=128)
+    p.add_argument("--no-metadata", dest="metadata", action="store_false",
+                   default=None,
+                   help="LiteRT files of classifiers and embedders carry "
+                   "MediaPipe metadata (tokenizer, labels; MediaPipe "
+                   "TextClassifier / TextEmbedder then take raw text) by "
+                   "default; this gives the plain token-id model with all "
+                   "its outputs.")
 
     p = verb("inspect", "Show which tokens the discriminator thinks replaced.")
     p.add_argument("--model", help="Discriminator folder.")
@@ -355,6 +362,7 @@ def _run(args):
         artifacts = workflows.run_export(
             args.model, args.output, formats=args.format,
             quantizations=quantizations, sequence_length=args.sequence_length,
+            metadata=args.metadata,
         )
         for path, size in artifacts.items():
             print(f"{size / 1e6:8.2f} MB  {path}")

@@ -752,10 +752,15 @@ def run_export(
     sequence_length=128,
     calibration_task="rotten_tomatoes",
     calibration_examples=200,
+    metadata=None,
 ):
     """Export a saved model folder to SavedModel and/or LiteRT files.
 
     Runs under the TensorFlow backend only (see `keras_electra.export`).
+    LiteRT files of text classifiers and embedders carry MediaPipe metadata
+    unless `metadata=False` (see `export_tflite`); a classifier's label
+    names come from the folder's `labels.json` (written by
+    `run_finetuning`).
 
     Returns:
         dict of artifact path -> size in bytes.
@@ -779,6 +784,13 @@ def run_export(
         )
         artifacts[path] = _folder_size(path)
     if "tflite" in formats:
+        labels = None
+        labels_file = os.path.join(model_dir, "labels.json")
+        if export.tflite_metadata.metadata_kind(model, metadata) == (
+            "classifier"
+        ) and os.path.exists(labels_file):
+            with open(labels_file, encoding="utf-8") as f:
+                labels = json.load(f).get("labels")
         texts = None
         if "full_int8" in quantizations:
             texts, _, _ = load_task(calibration_task, "train")
@@ -791,6 +803,7 @@ def run_export(
                 representative_data=texts if quantization == "full_int8"
                 else None,
                 sequence_length=sequence_length, tokenizer=tokenizer,
+                metadata=metadata, labels=labels,
             )
             artifacts[path] = os.path.getsize(path)
     return artifacts

@@ -95,6 +95,9 @@ def exported(task, tmp_path_factory):
             representative_data=calibration,
             sequence_length=SEQUENCE_LENGTH,
             tokenizer=task["tokenizer"],
+            # The token-id model with logits and probabilities; the
+            # MediaPipe-ready default is tested in test_export_mediapipe.py.
+            metadata=False,
         )
     return paths
 

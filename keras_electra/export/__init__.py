@@ -3,7 +3,9 @@
 - `export_saved_model`: versioned SavedModel with a raw-text signature
   (tokenization in the graph) and a token-id signature.
 - `export_tflite`: builtin-ops-only `.tflite` for token ids, float32,
-  float16, dynamic-range int8 or fully int8, with `vocab.txt` and a manifest.
+  float16, dynamic-range int8 or fully int8, with `vocab.txt` and a manifest;
+  classifiers and embedders carry MediaPipe metadata (raw text in MediaPipe
+  Tasks), read back with `read_tflite_metadata`.
 - `SimpleTokenizer`: the WordPiece tokenizer an app implements, in plain
   Python, matching the training tokenizer.
 
@@ -27,6 +29,7 @@ from keras_electra.export.tflite import export_tflite
 from keras_electra.export.tflite import fused_self_attention
 from keras_electra.export.tflite import list_tflite_ops
 from keras_electra.export.tflite import tflite_op_counts
+from keras_electra.export.tflite_metadata import read_tflite_metadata
 
 __all__ = [
     "QUANTIZATIONS",
@@ -43,5 +46,6 @@ __all__ = [
     "tflite_op_counts",
     "load_saved_model",
     "read_manifest",
+    "read_tflite_metadata",
     "vocabulary_sha256",
 ]

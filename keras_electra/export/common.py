@@ -71,8 +71,13 @@ def named_outputs(model, outputs):
     return {"probabilities": outputs}
 
 
-def token_id_function(model):
-    """A `tf`-traceable function of the three int32 inputs -> named outputs."""
+def token_id_function(model, output=None):
+    """A `tf`-traceable function of the three int32 inputs -> named outputs.
+
+    `output` keeps one output: a name from `named_outputs` (for example
+    `"probabilities"`), or `"embedding"` for the model's raw float output.
+    """
+    import tensorflow as tf
 
     def serve(token_ids, segment_ids, padding_mask):
         outputs = model(
@@ -83,7 +88,10 @@ def token_id_function(model):
             },
             training=False,
         )
-        return named_outputs(model, outputs)
+        if output == "embedding":
+            return {"embedding": tf.cast(outputs, "float32")}
+        named = named_outputs(model, outputs)
+        return named if output is None else {output: named[output]}
 
     return serve
 

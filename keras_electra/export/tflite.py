@@ -7,6 +7,7 @@ import numpy as np
 
 from keras_electra.export import common
 from keras_electra.export import manifest as manifest_lib
+from keras_electra.export import tflite_metadata
 from keras_electra.keras_workarounds import FUSED_ATTENTION_MASK_FILL
 from keras_electra.keras_workarounds import bounded_attention_mask_fill
 from keras_electra.keras_workarounds import flatten_layers
@@ -114,6 +115,9 @@ def export_tflite(
     float_layers=FULL_INT8_FLOAT_LAYERS,
     float_ops=(),
     fuse_attention=None,
+    metadata=None,
+    labels=None,
+    description=None,
 ):
     """Convert a model to a LiteRT (`.tflite`) flatbuffer of builtin ops.
 
@@ -122,6 +126,17 @@ def export_tflite(
     example with `keras_electra.export.SimpleTokenizer`; TF Text ops are not
     LiteRT builtins) and returns the same outputs as the SavedModel's
     token-id signature (`logits`, plus `probabilities` for classifiers).
+
+    With `metadata` (the default for `ElectraTextClassifier` and
+    `ElectraTextEmbedder`), the file is ready for MediaPipe Tasks, which
+    then take raw strings (`mediapipe.tasks.python.text.TextClassifier` /
+    `TextEmbedder`; Android, iOS and web alike): it carries TFLite metadata
+    with a BERT tokenizer process unit (the tokenizer's `vocab.txt` packed
+    in the file), the three inputs named `ids`, `mask` and `segment_ids`,
+    and one output: `probabilities` (metadata `score`, with `labels.txt`
+    packed) for a classifier, `embedding` for the embedder. The file still
+    runs in any LiteRT interpreter (`TFLiteRunner` returns that one output).
+    MediaPipe lower-cases its input, so a cased tokenizer is refused.
 
     Conversion goes through a concrete function with
     `tf.lite.TFLiteConverter` and `supported_ops` restricted to
@@ -162,7 +177,8 @@ def export_tflite(
             `None`.
         sequence_length: int. Defaults to `128`.
         tokenizer: `ElectraTokenizer` or None. Its vocabulary is shipped as
-            `vocab.txt`. Defaults to `None`.
+            `vocab.txt`. `None` takes the model's preprocessor's tokenizer,
+            if it has one. Defaults to `None`.
         batch_size: int or None. Fixed batch dimension; `None` leaves it
             dynamic (resize the interpreter inputs before use). Defaults to
             `1`.
@@ -182,6 +198,16 @@ def export_tflite(
             and value would share one int8 activation scale). The manifest
             records how many blocks were fused (`fused_attention_blocks`).
             Defaults to `None`.
+        metadata: bool or None. Write MediaPipe-ready TFLite metadata (see
+            above; needs an uncased tokenizer and `batch_size=1`). `None`
+            writes it for text classifiers and text embedders when those
+            hold, `False` gives the plain token-id model with all its
+            outputs. Defaults to `None`.
+        labels: list of str or None. The class names a classifier's
+            metadata ships as `labels.txt`, in class-id order. `None` names
+            them `"0"`, `"1"`, ... Defaults to `None`.
+        description: str or None. The metadata's model description.
+            Defaults to a description of the task.
 
     Returns:
         `path` (str).
@@ -199,6 +225,18 @@ def export_tflite(
     """
     common.check_tensorflow_backend("export_tflite")
     common.check_sequence_length(model, sequence_length)
+    if tokenizer is None:
+        preprocessor = getattr(model, "preprocessor", None)
+        tokenizer = getattr(preprocessor, "tokenizer", None)
+    kind = tflite_metadata.metadata_kind(model, metadata)
+    if kind is not None and metadata is None and not (
+        tflite_metadata.can_write_metadata(tokenizer, batch_size)
+    ):
+        kind = None
+    if kind is not None:
+        labels = tflite_metadata.check_metadata_inputs(
+            model, kind, tokenizer, batch_size, labels
+        )
     if quantization not in QUANTIZATIONS:
         raise ValueError(
             f"`quantization` must be one of {QUANTIZATIONS}. Received: "
@@ -233,7 +271,9 @@ def export_tflite(
     import tensorflow as tf
 
     specs = common.token_id_specs(batch_size, sequence_length)
-    function = tf.function(common.token_id_function(model))
+    function = tf.function(common.token_id_function(
+        model, output=tflite_metadata.KIND_OUTPUTS.get(kind)
+    ))
     if fuse_attention is None:
         fuse_attention = quantization != "full_int8"
     fusion = contextlib.nullcontext([])
@@ -287,6 +327,10 @@ def export_tflite(
         )
     else:
         flatbuffer = converter.convert()
+    if kind is not None:
+        flatbuffer = tflite_metadata.with_metadata(
+            flatbuffer, model, kind, tokenizer, labels, description
+        )
 
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
@@ -350,6 +394,11 @@ def export_tflite(
             "batch_size": batch_size,
             "ops": ops,
             "fused_attention_blocks": len(fused_layers),
+            "mediapipe_metadata": None if kind is None else {
+                "kind": kind,
+                "labels": labels,
+                "packed_files": sorted(tflite_metadata.packed_files(kind)),
+            },
             "supported_ops": [
                 str(s).split(".")[-1]
                 for s in converter.target_spec.supported_ops
