@@ -251,3 +251,32 @@ def test_mediapipe_text_embedder_matches_keras(finetuned, tmp_path):
         assert cosine[plain].min() >= 0.99, (quantization,
                                              np.sort(cosine[plain])[:5])
         assert (cosine >= 0.99).mean() >= 0.98, np.sort(cosine)[:10]
+
+
+def test_example_runs_both_paths(finetuned, tmp_path):
+    """examples/tflite_inference.py: MediaPipe on raw text, and the plain
+    interpreter with the Python tokenizer, name the same class."""
+    import sys
+
+    model = str(finetuned / "tflite" / "model_dynamic_int8.tflite")
+    example = os.path.join(ROOT, "examples", "tflite_inference.py")
+    texts = ["A moving, beautifully acted film.", "Dull and far too long."]
+    mediapipe("classify", model, texts, tmp_path)  # skips without MediaPipe
+    by_mediapipe = subprocess.run(
+        [MEDIAPIPE_PYTHON, example, "--mediapipe", "--model", model,
+         "--text", *texts], capture_output=True, text=True, timeout=300,
+    )
+    assert by_mediapipe.returncode == 0, by_mediapipe.stderr[-2000:]
+    by_interpreter = subprocess.run(
+        [sys.executable, example, "--model", model, "--text", *texts],
+        capture_output=True, text=True, timeout=300,
+        env=dict(os.environ, KERAS_BACKEND="tensorflow"),
+    )
+    assert by_interpreter.returncode == 0, by_interpreter.stderr[-2000:]
+    labels = json.loads((finetuned / "clf" / "labels.json").read_text())
+    names = [line.split()[0] for line in by_mediapipe.stdout.splitlines()]
+    probabilities = [
+        np.array(line.split("]")[0].strip("[ ").split(), float)
+        for line in by_interpreter.stdout.splitlines()[1:]
+    ]
+    assert names == [labels["labels"][int(p.argmax())] for p in probabilities]
