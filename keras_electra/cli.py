@@ -22,6 +22,8 @@ import logging
 import os
 import sys
 
+from keras_electra.jobs.options import parse_options  # noqa: F401
+
 
 def _load_config(path):
     if not os.path.exists(path):
@@ -40,35 +42,6 @@ def _load_config(path):
     if not isinstance(config, dict):
         raise SystemExit(f"keras-electra: '{path}' must hold a table/object.")
     return {k.replace("-", "_"): v for k, v in config.items()}
-
-
-def parse_options(text, flag):
-    """Parse `key=value,key=value` into a dict (values read as JSON).
-
-    A dict (from a config file) passes through; `None` gives `{}`.
-
-    Example:
-    ```python
-    parse_options("mask_rate=0.25,tie_embeddings=false", "--model-options")
-    # {"mask_rate": 0.25, "tie_embeddings": False}
-    ```
-    """
-    if text is None:
-        return {}
-    if isinstance(text, dict):
-        return dict(text)
-    options = {}
-    for item in filter(None, (part.strip() for part in text.split(","))):
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise ValueError(
-                f"{flag}: '{item}' is not key=value (in '{text}')."
-            )
-        try:
-            options[key.strip()] = json.loads(value)
-        except json.JSONDecodeError:
-            options[key.strip()] = value.strip()
-    return options
 
 
 def _parser():
@@ -111,44 +84,10 @@ def _parser():
     p.add_argument("--sequence-length", type=int, default=128)
     p.add_argument("--seed", type=int, default=0)
 
-    p = verb("pretrain", "Pre-train ELECTRA (resumes if killed).")
-    p.add_argument("--input", nargs="+", help="Text files, folders or globs.")
-    p.add_argument("--tfrecords", help="Glob of prepared shards instead.")
-    p.add_argument("--output", help="Run folder (backups, logs, models).")
-    p.add_argument("--vocabulary", help="vocab.txt (default OUTPUT/vocab.txt).")
-    p.add_argument("--preset", default="electra_tiny")
-    p.add_argument("--steps", type=int, default=1000)
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--sequence-length", type=int, default=128)
-    p.add_argument("--learning-rate", type=float)
-    p.add_argument("--warmup-steps", type=int)
-    p.add_argument("--backup-every", type=int, default=200)
-    p.add_argument("--init-from", help="Discriminator folder to continue.")
-    p.add_argument("--generator-init-from", help="Generator folder.")
-    p.add_argument("--objective", default="electra", choices=("electra", "mlm"),
-                   help="electra (replaced-token detection) or mlm (the "
-                   "BERT-style baseline).")
-    p.add_argument("--output-bias", default="unigram", choices=("unigram", "zero"),
-                   help="Start of the masked-LM vocabulary bias in a fresh run: "
-                   "corpus log-frequencies (default) or zero (original code).")
-    p.add_argument("--precision", default="float32",
-                   choices=("float32", "matmul_bfloat16"),
-                   help="matmul_bfloat16: bfloat16 dense projections and "
-                   "attention products, the rest float32 (the fastest "
-                   "setting measured on CPUs with AMX / AVX-512 BF16).")
-    p.add_argument("--model-options",
-                   help="Pre-trainer arguments as key=value pairs, e.g. "
-                   "'mask_rate=0.25,discriminator_loss_weight=10' "
-                   "(a table in a config file).")
-    p.add_argument("--generator-options",
-                   help="Generator size overrides, e.g. "
-                   "'hidden_dim=128,num_heads=2,intermediate_dim=512'.")
-    p.add_argument("--attention-dropout", type=float,
-                   help="Dropout on the attention probabilities (default: "
-                   "the preset's, the paper's 0.1). 0 lets attention use "
-                   "fused kernels (torch SDPA, XLA, cuDNN): faster.")
-    cased_flag(p, "vocabulary's")
-    p.add_argument("--seed", type=int, default=0)
+    from keras_electra.jobs import pretrain
+
+    p = verb(pretrain.NAME, pretrain.HELP)
+    pretrain.PretrainConfig.add_arguments(p)
 
     p = verb("finetune", "Fine-tune a classifier from a discriminator.")
     p.add_argument("--model", help="Pre-trained discriminator folder.")
@@ -314,27 +253,10 @@ def _run(args):
             )
         print(json.dumps(result, indent=2, default=str))
     elif args.verb == "pretrain":
-        _require(args, "output")
-        if not args.input and not args.tfrecords:
-            raise SystemExit("keras-electra pretrain: give --input or --tfrecords.")
-        result = workflows.run_pretraining(
-            args.input, args.output, vocabulary=args.vocabulary,
-            preset=args.preset, steps=args.steps, batch_size=args.batch_size,
-            sequence_length=args.sequence_length,
-            learning_rate=args.learning_rate, warmup_steps=args.warmup_steps,
-            seed=args.seed, backup_every=args.backup_every,
-            init_from=args.init_from,
-            generator_init_from=args.generator_init_from,
-            tfrecords=args.tfrecords, objective=args.objective,
-            output_bias=args.output_bias, precision=args.precision,
-            model_options=parse_options(args.model_options, "--model-options"),
-            generator_options=parse_options(
-                args.generator_options, "--generator-options"
-            ),
-            lowercase=False if args.cased else None,
-            attention_dropout=args.attention_dropout,
-        )
-        _print_pretraining(result)
+        from keras_electra.jobs import pretrain
+
+        config = pretrain.PretrainConfig.from_args(args)
+        _print_pretraining(pretrain.run(config))
     elif args.verb == "finetune":
         _require(args, "model", "output")
         result = workflows.run_finetuning(
@@ -398,7 +320,8 @@ def _print_pretraining(result):
     print(json.dumps(last, indent=2))
     print(f"encoder to fine-tune: {result['encoder_dir']}")
     print(f"plot: {result['plot']}")
-    print(f"{result['tokens_per_second']:.0f} tokens/s")
+    print(f"{result['tokens_per_second']:.0f} tokens/s on "
+          f"{result['replicas']} replica(s)")
 
 
 if __name__ == "__main__":

@@ -5,27 +5,16 @@ fine-tune, evaluate, export, inspect) written against the library's public
 API, so scripts and notebooks can call them as well as the CLI.
 """
 
-import inspect
 import json
 import os
-import time
 
 import numpy as np
 
 from keras_electra.training.run_lock import locks_run_folder
 from keras_electra.data.tokenizer_config import load_tokenizer  # noqa: F401
 
-VOCAB_FILE = "vocab.txt"
-
-
-def special_token_ids(tokenizer):
-    """Ids the masker must never choose: `[PAD]`, `[CLS]`, `[SEP]`, `[MASK]`."""
-    return [
-        tokenizer.pad_token_id,
-        tokenizer.cls_token_id,
-        tokenizer.sep_token_id,
-        tokenizer.mask_token_id,
-    ]
+from keras_electra.jobs.pretrain import VOCAB_FILE  # noqa: F401
+from keras_electra.jobs.pretrain import special_token_ids  # noqa: F401
 
 
 def train_vocab(files, output_file, vocabulary_size=8192, lowercase=True):
@@ -54,7 +43,6 @@ def train_vocab(files, output_file, vocabulary_size=8192, lowercase=True):
     return ElectraTokenizer(vocabulary=vocabulary, lowercase=lowercase)
 
 
-@locks_run_folder("output_dir")
 def run_pretraining(
     files,
     output_dir,
@@ -81,8 +69,17 @@ def run_pretraining(
     verbose="auto",
     lowercase=None,
     attention_dropout=None,
+    dropout=None,
+    strategy="auto",
+    tpu=None,
+    devices=None,
 ):
     """Pre-train (or resume pre-training) ELECTRA on text files.
+
+    The Python spelling of `keras_electra.jobs.pretrain.run` (the job
+    behind `keras-electra pretrain`), kept for scripts written against it:
+    the arguments are the fields of `PretrainConfig` (`files` is `input`,
+    `output_dir` is `output`).
 
     Builds the `ReplacedTokenDetector` of `preset` sized to the vocabulary,
     streams `files` (or reads prepared `tfrecords`) through the packing
@@ -148,11 +145,16 @@ def run_pretraining(
         lowercase: bool or None. `None` (the default) reads the casing from
             the `tokenizer_config.json` beside the vocabulary (written by
             `train_vocab`), else infers it from the vocabulary; `False`
-            forces a cased tokenizer.
+            forces a cased tokenizer (`True` is the same as `None`).
         attention_dropout: float or None. Dropout on the attention
             probabilities of both models. `None` (the default) keeps the
             preset's (the paper's 0.1, as `dropout`); `0.0` lets attention
             run through fused kernels (`keras.ops.dot_product_attention`).
+        dropout: float or None. Dropout of both models (the preset's by
+            default).
+        strategy, tpu, devices: the distribution (see `PretrainConfig`).
+            Defaults to `"auto"`: the GPUs, a TF_CONFIG cluster or a TPU
+            when present, else one device.
 
     Returns:
         dict with `history`, `encoder_dir` (the folder to fine-tune:
@@ -169,253 +171,25 @@ def run_pretraining(
                     batch_size=8, sequence_length=64)
     ```
     """
-    import keras
+    from keras_electra.jobs import pretrain
 
-    from keras_electra.data import pretraining_dataset
-    from keras_electra.data import save_tokenizer_files
-    from keras_electra.data import tfrecord_dataset
-    from keras_electra.data import tokenizer_from_vocabulary
-    from keras_electra.models import ElectraDiscriminator
-    from keras_electra.models import ElectraGenerator
-    from keras_electra.models import MaskedLMPretrainer
-    from keras_electra.models import ReplacedTokenDetector
-    from keras_electra.models.electra_presets import PRESETS
-    from keras_electra.models.preset_loader import preset_config
-    from keras_electra.training import pretrain
-
-    if objective not in ("electra", "mlm"):
-        raise ValueError(
-            f"Unknown objective '{objective}'. Valid objectives: electra, mlm."
-        )
-    if output_bias not in ("unigram", "zero"):
-        raise ValueError(
-            f"Unknown output_bias '{output_bias}'. Valid values: unigram, zero."
-        )
-    if precision not in ("float32", "matmul_bfloat16"):
-        raise ValueError(
-            f"Unknown precision '{precision}'. Valid values: float32, "
-            "matmul_bfloat16."
-        )
-    model_options = dict(model_options or {})
-    generator_options = dict(generator_options or {})
-    reserved = {"mask_token_id", "unselectable_token_ids", "seed"}
-    clashing = sorted(reserved & set(model_options))
-    if clashing:
-        raise ValueError(
-            f"model_options may not set {', '.join(clashing)}: "
-            "run_pretraining takes them from the vocabulary and `seed`."
-        )
-    trainer_class = (
-        MaskedLMPretrainer if objective == "mlm" else ReplacedTokenDetector
+    config = pretrain.PretrainConfig(
+        input=files, tfrecords=tfrecords, output=output_dir,
+        vocabulary=vocabulary, preset=preset, steps=steps,
+        batch_size=batch_size, sequence_length=sequence_length,
+        learning_rate=learning_rate, warmup_steps=warmup_steps,
+        backup_every=backup_every, init_from=init_from,
+        generator_init_from=generator_init_from, objective=objective,
+        output_bias=output_bias, precision=precision,
+        model_options=model_options, generator_options=generator_options,
+        dropout=dropout, attention_dropout=attention_dropout,
+        cased=lowercase is False, seed=seed, strategy=strategy, tpu=tpu,
+        devices=devices,
     )
-    accepted = set(inspect.signature(trainer_class.__init__).parameters)
-    unknown = sorted(set(model_options) - accepted)
-    if unknown:
-        valid = sorted(accepted - reserved - {"self", "kwargs", "generator",
-                                              "discriminator"})
-        raise ValueError(
-            f"Unknown model_options {', '.join(unknown)} for "
-            f"{trainer_class.__name__} (objective '{objective}'). Valid "
-            f"options: {', '.join(valid)}."
-        )
-    if "vocabulary_size" in generator_options:
-        raise ValueError(
-            "generator_options may not set vocabulary_size: it comes from "
-            "the vocabulary."
-        )
-    if generator_options and (objective == "mlm" or generator_init_from):
-        raise ValueError(
-            "generator_options resize a fresh ELECTRA generator; they do "
-            "not apply to objective 'mlm' or with generator_init_from."
-        )
-    os.makedirs(output_dir, exist_ok=True)
-    vocabulary = vocabulary or os.path.join(output_dir, VOCAB_FILE)
-    if not os.path.exists(vocabulary):
-        raise FileNotFoundError(
-            f"Vocabulary '{vocabulary}' not found. Train one first "
-            "(`keras-electra vocab`) or pass --vocabulary."
-        )
-    tokenizer = tokenizer_from_vocabulary(vocabulary, lowercase)
-    save_tokenizer_files(tokenizer, output_dir)
-    training = PRESETS.get(preset, {}).get("training", {})
-    learning_rate = learning_rate or training.get("learning_rate", 5e-4)
-    if warmup_steps is None:
-        warmup_steps = min(training.get("warmup_steps", 10000), steps // 10)
-    steps_per_epoch = steps_per_epoch or min(
-        backup_every, max(10, steps // 40)
+    return pretrain.run(
+        config, callbacks=callbacks, verbose=verbose,
+        steps_per_epoch=steps_per_epoch, shuffle_buffer=shuffle_buffer,
     )
-
-    def initialize(model):
-        if precision == "matmul_bfloat16":
-            from keras_electra.training import set_matmul_dtype_policy
-
-            set_matmul_dtype_policy(model, "mixed_bfloat16")
-        if output_bias == "unigram" and not init_from:
-            from keras_electra.data import unigram_log_prior
-
-            model.generator.initialize_output_bias(
-                unigram_log_prior(
-                    dataset_fn().as_numpy_iterator(),
-                    tokenizer.vocabulary_size(),
-                    exclude_ids=special_token_ids(tokenizer),
-                )
-            )
-        return model
-
-    def build_model():
-        # Weight initialisation and the dropout layers' seeds draw from the
-        # global generators: derive them from `seed` (the masker's and
-        # sampler's seeds are `seed` itself), so a run is reproducible.
-        keras.utils.set_random_seed(seed)
-        overrides = {"vocabulary_size": tokenizer.vocabulary_size()}
-        if preset in PRESETS:
-            limit = preset_config(preset)["max_sequence_length"]
-            overrides["max_sequence_length"] = max(limit, sequence_length)
-        dropouts = {}
-        if attention_dropout is not None:
-            dropouts["attention_dropout"] = attention_dropout
-            overrides.update(dropouts)
-        if objective == "mlm":
-            model = MaskedLMPretrainer.from_preset(
-                init_from or preset, **(dropouts if init_from else overrides),
-                mask_token_id=tokenizer.mask_token_id,
-                unselectable_token_ids=special_token_ids(tokenizer),
-                seed=seed,
-                preprocessor=None,  # fed packed tf.data blocks
-                **model_options,
-            )
-            encoder = model.generator.backbone
-            if encoder.vocabulary_size != tokenizer.vocabulary_size():
-                raise ValueError(
-                    f"The model's vocabulary_size ({encoder.vocabulary_size}) "
-                    f"differs from the vocabulary '{vocabulary}' "
-                    f"({tokenizer.vocabulary_size()} tokens)."
-                )
-            model.compile(
-                learning_rate=learning_rate,
-                warmup_steps=warmup_steps,
-                train_steps=steps,
-            )
-            return initialize(model)
-        if init_from:
-            discriminator = ElectraDiscriminator.from_preset(
-                init_from, **dropouts
-            )
-            generator = ElectraGenerator.from_preset(
-                generator_init_from or preset, **(
-                    dropouts if generator_init_from
-                    else {**overrides, **generator_options}
-                )
-            )
-        else:
-            discriminator = ElectraDiscriminator.from_preset(preset, **overrides)
-            generator = ElectraGenerator.from_preset(
-                preset, **{**overrides, **generator_options}
-            )
-        if discriminator.backbone.vocabulary_size != tokenizer.vocabulary_size():
-            raise ValueError(
-                f"The model's vocabulary_size "
-                f"({discriminator.backbone.vocabulary_size}) differs from the "
-                f"vocabulary '{vocabulary}' ({tokenizer.vocabulary_size()} "
-                "tokens). Continue pre-training with the checkpoint's own "
-                "vocab.txt."
-            )
-        model = ReplacedTokenDetector(
-            generator,
-            discriminator,
-            mask_token_id=tokenizer.mask_token_id,
-            unselectable_token_ids=special_token_ids(tokenizer),
-            seed=seed,
-            **model_options,
-        )
-        model.compile(
-            learning_rate=learning_rate,
-            warmup_steps=warmup_steps,
-            train_steps=steps,
-        )
-        return initialize(model)
-
-    def dataset_fn():
-        if tfrecords:
-            return tfrecord_dataset(
-                tfrecords, batch_size, sequence_length=sequence_length,
-                seed=seed, repeat=True, shuffle_buffer=shuffle_buffer,
-            )
-        return pretraining_dataset(
-            files, tokenizer, sequence_length=sequence_length,
-            batch_size=batch_size, seed=seed, repeat=True,
-            shuffle_buffer=shuffle_buffer,
-        )
-
-    from keras_electra.training import TensorBoardScalars
-
-    log_dir = os.path.join(output_dir, "logs")
-    callbacks = [
-        TensorBoardScalars(log_dir=log_dir, update_freq=50)
-    ] + list(callbacks or [])
-    start = time.time()
-    result = pretrain(
-        build_model,
-        dataset_fn,
-        steps=steps,
-        backup_dir=os.path.join(output_dir, "backups"),
-        steps_per_epoch=steps_per_epoch,
-        backup_every=backup_every,
-        init_from=None,
-        callbacks=callbacks,
-        verbose=verbose,
-    )
-    seconds = time.time() - start
-    model = result["model"]
-    history = _write_history(output_dir, result)
-    from keras_electra.training.flops import pretraining_flops_per_example
-
-    trained = result["step"] - result["start_step"]
-    summary = {
-        "history": history,
-        "seconds": seconds,
-        "steps": result["step"],
-        "tokens_per_second": trained * batch_size * sequence_length
-        / max(seconds, 1e-9),
-        "flops_per_example": pretraining_flops_per_example(
-            model, sequence_length
-        ),
-    }
-    if objective == "mlm":
-        folders = {"encoder_dir": (model.generator, "masked_lm")}
-    else:
-        folders = {
-            "discriminator_dir": (model.discriminator, "discriminator"),
-            "generator_dir": (model.generator, "generator"),
-        }
-    for key, (sub_model, name) in folders.items():
-        folder = os.path.join(output_dir, name)
-        sub_model.save_to_preset(folder)
-        save_tokenizer_files(tokenizer, folder)
-        summary[key] = folder
-    summary.setdefault("encoder_dir", summary.get("discriminator_dir"))
-    from keras_electra.training.plots import plot_pretraining
-
-    summary["plot"] = plot_pretraining(
-        history, os.path.join(output_dir, "pretraining.png"),
-        steps_per_epoch=steps_per_epoch,
-    )
-    return summary
-
-
-def _write_history(output_dir, result):
-    # `result["history"]` covers the whole run, earlier (killed) processes
-    # included: it comes back from the backups.
-    path = os.path.join(output_dir, "history.json")
-    history = {
-        key: [float(v) for v in values]
-        for key, values in result["history"].items()
-    }
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(history, f)
-    os.replace(tmp, path)
-    return history
 
 
 TASKS = ("rotten_tomatoes", "bbc_news")

@@ -17,7 +17,7 @@ from keras_electra.training.distribution import distribution_scope
 from keras_electra.training.run_lock import RunLock
 
 
-def _worker_index():
+def worker_index():
     """`(index, is_chief)` of this process in a multi-worker job."""
     config = os.environ.get("TF_CONFIG")
     if config and keras.backend.backend() == "tensorflow":
@@ -38,7 +38,7 @@ def _worker_index():
 
 
 def _worker_backup_dir(backup_dir):
-    index, chief = _worker_index()
+    index, chief = worker_index()
     if chief:
         return backup_dir
     # Every worker holds the same state; non-chief workers write their own

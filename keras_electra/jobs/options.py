@@ -1,0 +1,155 @@
+"""One definition per option: job configs that build their CLI flags.
+
+A job's config is a dataclass whose fields are made with `option()`: the
+default, the help text, the choices and any argparse detail live on the
+field, so the Python call (`PretrainConfig(steps=100)`), the command line
+(`--steps 100`, built by `add_arguments`) and config files
+(`--config run.toml`, keys named like the fields) read the same
+definition. `validate()` checks choices and the job's own rules for Python
+callers too.
+"""
+
+import dataclasses
+import json
+
+
+def option(default=None, help="", choices=None, flag=None, **argparse_kwargs):
+    """A config field with its command-line flag.
+
+    Args:
+        default: the default value (lists are copied per instance).
+        help: str. The flag's help text (and the field's documentation).
+        choices: tuple or None. The allowed values, checked by `validate()`.
+        flag: str or None. The flag name; defaults to `--field-name`.
+        **argparse_kwargs: passed to `ArgumentParser.add_argument` (`type`,
+            `nargs`, `action`, `const`, ...).
+
+    Example:
+    ```python
+    import dataclasses
+    from keras_electra.jobs.options import JobConfig, option
+
+    @dataclasses.dataclass
+    class Config(JobConfig):
+        steps: int = option(100, "Training steps.", type=int)
+
+    assert Config(steps=5).steps == 5
+    ```
+    """
+    metadata = {
+        "help": help, "choices": choices, "flag": flag,
+        "argparse": argparse_kwargs,
+    }
+    if isinstance(default, list):
+        return dataclasses.field(
+            default_factory=lambda: list(default), metadata=metadata
+        )
+    return dataclasses.field(default=default, metadata=metadata)
+
+
+@dataclasses.dataclass
+class JobConfig:
+    """Base of the job configs: flags, validation, config-file keys.
+
+    Example:
+    ```python
+    import argparse
+    from keras_electra.jobs.pretrain import PretrainConfig
+    parser = argparse.ArgumentParser()
+    PretrainConfig.add_arguments(parser)
+    config = PretrainConfig.from_args(parser.parse_args(["--output", "r"]))
+    assert config.output == "r"
+    ```
+    """
+
+    # Fields the command line must give (a config file may give them too).
+    required = ()
+
+    @classmethod
+    def add_arguments(cls, parser):
+        """Add one flag per field to an `argparse` parser."""
+        for field in dataclasses.fields(cls):
+            meta = field.metadata
+            if "argparse" not in meta:
+                continue
+            flag = meta["flag"] or "--" + field.name.replace("_", "-")
+            kwargs = dict(meta["argparse"])
+            if meta["choices"] is not None and "action" not in kwargs:
+                kwargs["choices"] = meta["choices"]
+            default = (
+                field.default if field.default is not dataclasses.MISSING
+                else field.default_factory()
+            )
+            help_text = meta["help"]
+            if default is not None and default is not False and default not in (
+                [], ()
+            ):
+                help_text = f"{help_text} Default: {default}."
+            parser.add_argument(
+                flag, dest=field.name, default=default,
+                help=help_text.replace("%", "%%"), **kwargs,
+            )
+
+    @classmethod
+    def from_args(cls, args):
+        """The config of a parsed `argparse.Namespace` (unknown keys left)."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        config = cls(**{k: v for k, v in vars(args).items() if k in names})
+        missing = [
+            "--" + name.replace("_", "-") for name in cls.required
+            if getattr(config, name) in (None, [], "")
+        ]
+        if missing:
+            raise ValueError(f"missing {', '.join(missing)}.")
+        return config
+
+    def validate(self):
+        """Raise `ValueError` naming the field whose value is not allowed."""
+        for field in dataclasses.fields(self):
+            choices = field.metadata.get("choices")
+            value = getattr(self, field.name)
+            if choices is not None and value not in choices:
+                flag = field.metadata.get("flag") or "--" + field.name.replace(
+                    "_", "-"
+                )
+                raise ValueError(
+                    f"{flag} must be one of {', '.join(map(str, choices))}. "
+                    f"Received: {value!r}"
+                )
+        return self
+
+    @classmethod
+    def documented(cls):
+        """`{field: help}`: the options as the `--help` text lists them."""
+        return {
+            f.name: f.metadata.get("help", "") for f in dataclasses.fields(cls)
+        }
+
+
+def parse_options(text, flag):
+    """Parse `key=value,key=value` into a dict (values read as JSON).
+
+    A dict (from a config file) passes through; `None` gives `{}`.
+
+    Example:
+    ```python
+    parse_options("mask_rate=0.25,tie_embeddings=false", "--model-options")
+    # {"mask_rate": 0.25, "tie_embeddings": False}
+    ```
+    """
+    if text is None:
+        return {}
+    if isinstance(text, dict):
+        return dict(text)
+    options = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(
+                f"{flag}: '{item}' is not key=value (in '{text}')."
+            )
+        try:
+            options[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            options[key.strip()] = value.strip()
+    return options

@@ -1,0 +1,169 @@
+"""The pretrain job: one config for CLI and Python; strategies through the CLI.
+
+`keras-electra pretrain --strategy mirrored --devices 2` (two logical CPUs)
+and a two-process `--strategy multi_worker` run finish, resume after
+SIGKILL, and end with the losses of the one-device run (to 5% for now,
+see the test: the 2-replica run masks fewer tokens of a batch).
+
+Exact comparison needs a step whose random draws cannot change the result
+(under MirroredStrategy each replica draws for its own half batch, see
+`test_distribution.py`): no dropout, `mask_rate=0.99` (every selectable
+token of the packed 32-token blocks is masked), `mask_token_rate=1.0`
+(all become `[MASK]`) and a generator temperature of 1e-4 (every sample is
+the generator's argmax). The rest (data, both forward and backward passes,
+the loss and its replica scaling, the all-reduce, clipping, AdamW) runs as
+in any pre-training run.
+"""
+
+import json
+import os
+import signal
+import time
+
+import numpy as np
+import pytest
+
+from test_distribution import free_ports
+from test_reliability import VOCAB
+from test_reliability import cli
+from test_reliability import small_corpus
+from test_reliability import tf_only
+from test_reliability import weights
+
+DETERMINISTIC = [
+    "--vocabulary", VOCAB, "--steps", "6", "--batch-size", "8",
+    "--sequence-length", "32", "--backup-every", "2", "--seed", "3",
+    "--dropout", "0", "--attention-dropout", "0",
+    "--model-options", "mask_rate=0.99,mask_token_rate=1.0,temperature=1e-4",
+]
+
+
+def test_config_is_the_flags_and_validates():
+    import argparse
+
+    from keras_electra.jobs.pretrain import PretrainConfig
+
+    parser = argparse.ArgumentParser()
+    PretrainConfig.add_arguments(parser)
+    args = parser.parse_args(["--output", "r", "--input", "a.txt", "b.txt",
+                              "--strategy", "mirrored", "--devices", "2",
+                              "--cased"])
+    config = PretrainConfig.from_args(args)
+    assert config.input == ["a.txt", "b.txt"] and config.devices == 2
+    assert config.strategy == "mirrored" and config.cased is True
+    assert PretrainConfig.from_args(parser.parse_args(["--output", "r"])) == (
+        PretrainConfig(output="r"))
+    with pytest.raises(ValueError, match="missing --output"):
+        PretrainConfig.from_args(parser.parse_args([]))
+    with pytest.raises(ValueError, match="--strategy must be one of auto"):
+        PretrainConfig(input=["a"], strategy="ring").validate()
+    with pytest.raises(ValueError, match="--input or --tfrecords"):
+        PretrainConfig(output="r").validate()
+    with pytest.raises(ValueError, match="mask_rat.*mask_rate"):
+        PretrainConfig(input=["a"], model_options="mask_rat=0.2").validate()
+    with pytest.raises(ValueError, match="--devices must be >= 1"):
+        PretrainConfig(input=["a"], devices=0).validate()
+    # Every field is documented in --help.
+    assert all(PretrainConfig.documented().values())
+
+
+def _run(tmp_path, corpus, name, *extra):
+    out = cli("pretrain", "--input", corpus, "--output", tmp_path / name,
+              *DETERMINISTIC, *extra, cwd=tmp_path, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return out
+
+
+def _final(folder):
+    found = {}
+    for model in ("discriminator", "generator"):
+        found.update({
+            f"{model}/{k}": v
+            for k, v in weights(folder / model / "model.weights.h5").items()
+        })
+    return found
+
+
+def _assert_close(a, b, atol):
+    assert sorted(a) == sorted(b)
+    worst = max(float(np.abs(a[k] - b[k]).max()) for k in a)
+    assert worst <= atol, worst
+
+
+@tf_only
+def test_mirrored_through_the_cli_matches_one_device_and_resumes(tmp_path):
+    corpus = small_corpus(tmp_path / "corpus")
+    one = _run(tmp_path, corpus, "one", "--strategy", "default")
+    assert "on 1 replica(s)" in one.stdout
+    two = _run(tmp_path, corpus, "two", "--strategy", "mirrored",
+               "--devices", "2")
+    assert "on 2 replica(s)" in two.stdout
+    history = {
+        name: json.loads((tmp_path / name / "history.json").read_text())
+        for name in ("one", "two")
+    }
+    assert history["one"]["discriminator_loss"][0] > 0.01
+    # Not yet the 1e-5 of test_distribution.py: on these packed blocks the
+    # 2-replica run masks fewer tokens of the same first batch (218 of 256
+    # against 233), which is open in the issue; the losses agree to 5%.
+    for key in ("loss", "generator_loss", "discriminator_loss"):
+        np.testing.assert_allclose(history["two"][key], history["one"][key],
+                                   rtol=5e-2)
+
+    # SIGKILL the mirrored run after its first backup; the same command
+    # resumes it and ends where the uninterrupted one did.
+    from keras_electra.training import read_backup_state
+
+    victim = cli("pretrain", "--input", corpus, "--output",
+                 tmp_path / "killed", *DETERMINISTIC, "--strategy",
+                 "mirrored", "--devices", "2", cwd=tmp_path, wait=False)
+    first = tmp_path / "killed" / "backups" / "ckpt-0000000002"
+    deadline = time.time() + 400
+    while read_backup_state(str(first)) is None:
+        assert victim.poll() is None, victim.communicate()[0][-3000:]
+        assert time.time() < deadline, "no backup appeared"
+        time.sleep(0.05)
+    os.kill(victim.pid, signal.SIGKILL)
+    victim.wait()
+    assert not (tmp_path / "killed" / "discriminator").exists()
+    _run(tmp_path, corpus, "killed", "--strategy", "mirrored", "--devices",
+         "2")
+    _assert_close(_final(tmp_path / "two"), _final(tmp_path / "killed"),
+                  1e-6)
+    resumed = json.loads((tmp_path / "killed" / "history.json").read_text())
+    np.testing.assert_allclose(resumed["loss"], history["two"]["loss"],
+                               rtol=1e-6)
+
+
+@tf_only
+def test_multi_worker_through_the_cli(tmp_path):
+    corpus = small_corpus(tmp_path / "corpus")
+    _run(tmp_path, corpus, "one", "--strategy", "default")
+    ports = free_ports(2)
+    cluster = {"worker": [f"127.0.0.1:{port}" for port in ports]}
+    workers = []
+    for index in range(2):
+        os.environ["TF_CONFIG"] = json.dumps(
+            {"cluster": cluster, "task": {"type": "worker", "index": index}})
+        try:
+            workers.append(cli(
+                "pretrain", "--input", corpus, "--output", tmp_path / "mw",
+                *DETERMINISTIC, "--strategy", "multi_worker", cwd=tmp_path,
+                wait=False,
+            ))
+        finally:
+            del os.environ["TF_CONFIG"]
+    for worker in workers:
+        output, _ = worker.communicate(timeout=600)
+        assert worker.returncode == 0, output[-3000:]
+        assert "on 2 replica(s)" in output
+    chief = tmp_path / "mw"
+    other = chief / "workers" / "worker-1"
+    # The chief writes the run folder, the other worker its own.
+    assert (chief / "discriminator").is_dir()
+    assert (other / "discriminator").is_dir()
+    assert (chief / "backups" / "workers" / "worker-1").is_dir()
+    _assert_close(_final(chief), _final(other), 0.0)
+    one = json.loads((tmp_path / "one" / "history.json").read_text())
+    both = json.loads((chief / "history.json").read_text())
+    np.testing.assert_allclose(both["loss"], one["loss"], rtol=5e-2)
