@@ -1,12 +1,44 @@
 """The jobs behind `keras-electra`: one module per job, one config each.
 
-Each job module has a config dataclass (`jobs.options.JobConfig`) from
-which both its Python call and its command-line flags are built, and a
-`run(config)` function.
+Each job module has `NAME`, `HELP`, a config dataclass (a
+`jobs.options.JobConfig`: its fields are the job's flags, defaults, choices
+and help), `run(config)` and `report(config, result)` (what the command
+line prints). The command line is built from them, so a flag is defined
+once; Python calls build the same configs.
 
-- `pretrain`: `PretrainConfig`, `run` (any strategy; resumable).
+- `vocab`: `VocabConfig`; `prepare`: `PrepareConfig`;
+- `pretrain`: `PretrainConfig` (any strategy; resumable);
+- `finetune`: `FinetuneConfig`; `evaluate`: `EvaluateConfig`;
+- `export`: `ExportConfig`; `inspect`: `InspectConfig`; `demo`: `DemoConfig`.
+
+Example:
+```python
+from keras_electra.jobs import pretrain
+result = pretrain.run(pretrain.PretrainConfig(
+    input=["corpus/"], output="runs/my", steps=1000))
+```
 """
 
+from keras_electra.jobs import demo
+from keras_electra.jobs import evaluate
+from keras_electra.jobs import export
+from keras_electra.jobs import finetune
+from keras_electra.jobs import inspect
+from keras_electra.jobs import prepare
+from keras_electra.jobs import pretrain
+from keras_electra.jobs import vocab
+from keras_electra.jobs.demo import DemoConfig
+from keras_electra.jobs.evaluate import EvaluateConfig
+from keras_electra.jobs.export import ExportConfig
+from keras_electra.jobs.finetune import FinetuneConfig
+from keras_electra.jobs.inspect import InspectConfig
+from keras_electra.jobs.prepare import PrepareConfig
 from keras_electra.jobs.pretrain import PretrainConfig
+from keras_electra.jobs.vocab import VocabConfig
 
-__all__ = ["PretrainConfig"]
+JOBS = (vocab, prepare, pretrain, finetune, evaluate, export, inspect, demo)
+
+__all__ = [
+    "JOBS", "DemoConfig", "EvaluateConfig", "ExportConfig", "FinetuneConfig",
+    "InspectConfig", "PrepareConfig", "PretrainConfig", "VocabConfig",
+]

@@ -108,7 +108,8 @@ class JobConfig:
         for field in dataclasses.fields(self):
             choices = field.metadata.get("choices")
             value = getattr(self, field.name)
-            if choices is not None and value not in choices:
+            values = value if isinstance(value, (list, tuple)) else [value]
+            if choices is not None and any(v not in choices for v in values):
                 flag = field.metadata.get("flag") or "--" + field.name.replace(
                     "_", "-"
                 )

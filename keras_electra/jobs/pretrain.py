@@ -414,6 +414,17 @@ def _save_outputs(config, folder, result, tokenizer, schedule, seconds):
     return summary
 
 
+def report(config, result):
+    """What `keras-electra pretrain` prints at the end."""
+    history = result["history"]
+    last = {k: round(v[-1], 4) for k, v in history.items() if v}
+    print(json.dumps(last, indent=2))
+    print(f"encoder to fine-tune: {result['encoder_dir']}")
+    print(f"plot: {result['plot']}")
+    print(f"{result['tokens_per_second']:.0f} tokens/s on "
+          f"{result['replicas']} replica(s)")
+
+
 def run(config, callbacks=None, verbose="auto", steps_per_epoch=None,
         shuffle_buffer=2000):
     """Pre-train (or resume) as `config` says; see `PretrainConfig`.
@@ -486,3 +497,7 @@ def run(config, callbacks=None, verbose="auto", steps_per_epoch=None,
         result["replicas"] = num_replicas(strategy)
         return _save_outputs(config, folder, result, tokenizer, schedule,
                              time.time() - start)
+
+
+# The config the command line is built from.
+Config = PretrainConfig
