@@ -187,5 +187,5 @@ def test_run_pretraining_matmul_bfloat16_saves_float32_models(tmp_path):
         np.all(np.isfinite(ops.convert_to_numpy(w)))
         for w in discriminator.weights
     )
-    with pytest.raises(ValueError, match="Valid values: float32, matmul_bf"):
+    with pytest.raises(ValueError, match="precision must be one of float32, matmul_bf"):
         short_pretraining_run(tmp_path / "x", precision="float16")

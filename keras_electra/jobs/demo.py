@@ -4,6 +4,7 @@ import dataclasses
 
 from keras_electra.jobs.options import JobConfig
 from keras_electra.jobs.options import option
+from keras_electra.jobs.options import require_tensorflow
 
 NAME = "demo"
 HELP = "The whole pipeline on the bundled data, in minutes."
@@ -29,17 +30,10 @@ class DemoConfig(JobConfig):
 
 def run(config):
     """Run the demo; returns its summary (also printed)."""
-    import keras
-
     from keras_electra.demo import run_demo
 
     config.validate()
-    if keras.config.backend() != "tensorflow":
-        raise ValueError(
-            "The demo ends with SavedModel and LiteRT export, which need the "
-            f"TensorFlow backend (current: {keras.config.backend()}). Run "
-            "with --backend tensorflow."
-        )
+    require_tensorflow("The demo (it ends with SavedModel and LiteRT export)")
     return run_demo(config.output, steps=config.steps,
                     finetune_examples=config.finetune_examples,
                     seed=config.seed)

@@ -7,6 +7,7 @@ import os
 from keras_electra.data.tokenizer_config import load_tokenizer
 from keras_electra.jobs.options import JobConfig
 from keras_electra.jobs.options import option
+from keras_electra.jobs.options import require_tensorflow
 from keras_electra.jobs.task_data import load_task
 
 NAME = "export"
@@ -121,15 +122,8 @@ def _folder_size(path):
 
 def run(config):
     """Write the artifacts; returns `{path: bytes}`."""
-    import keras
-
     config.validate()
-    if keras.config.backend() != "tensorflow":
-        raise ValueError(
-            "SavedModel and LiteRT export need the TensorFlow backend "
-            f"(current: {keras.config.backend()}). Run with --backend "
-            "tensorflow; weights saved under any backend load there."
-        )
+    require_tensorflow("SavedModel and LiteRT export")
     return run_export(
         config.model, config.output, formats=config.format,
         quantizations=[

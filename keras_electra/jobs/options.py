@@ -154,3 +154,23 @@ def parse_options(text, flag):
         except json.JSONDecodeError:
             options[key.strip()] = value.strip()
     return options
+
+
+def require_tensorflow(what):
+    """Raise `ValueError` (the CLI's exit 2) unless Keras runs on TensorFlow.
+
+    Example:
+    ```python
+    from keras_electra.jobs.options import require_tensorflow
+    require_tensorflow("SavedModel and LiteRT export")  # on TensorFlow: ok
+    ```
+    """
+    import keras
+
+    backend = keras.config.backend()
+    if backend != "tensorflow":
+        raise ValueError(
+            f"{what} needs the TensorFlow backend (current: {backend}). Run "
+            "with --backend tensorflow; weights saved under any backend load "
+            "there."
+        )

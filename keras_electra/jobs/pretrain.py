@@ -351,16 +351,6 @@ def _model_fn(config, tokenizer, schedule, dataset_fn):
     return build
 
 
-def _own_folder(output):
-    """The chief writes `output`; other workers `output/workers/worker-i`."""
-    from keras_electra.training.pretrain import worker_index
-
-    index, chief = worker_index()
-    if chief:
-        return output
-    return os.path.join(output, "workers", f"worker-{index}")
-
-
 def _write_history(folder, result):
     # `result["history"]` covers the whole run, earlier (killed) processes
     # included: it comes back from the backups.
@@ -465,11 +455,12 @@ def run(config, callbacks=None, verbose="auto", steps_per_epoch=None,
     from keras_electra.training import TensorBoardScalars
     from keras_electra.training import num_replicas
     from keras_electra.training import pretrain
+    from keras_electra.training.pretrain import worker_folder
     from keras_electra.training.run_lock import RunLock
 
     config.validate()
     strategy = make_strategy(config)
-    folder = _own_folder(config.output)
+    folder = worker_folder(config.output)
     with RunLock(folder):
         config.vocabulary = config.vocabulary or os.path.join(
             config.output, VOCAB_FILE)

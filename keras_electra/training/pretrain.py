@@ -37,13 +37,22 @@ def worker_index():
     return 0, True
 
 
-def _worker_backup_dir(backup_dir):
+def worker_folder(folder):
+    """`folder` for the chief, `folder/workers/worker-<i>` for worker i.
+
+    Every worker holds the same state; non-chief workers write their own
+    copy so that they never race the chief on the shared folder.
+
+    Example:
+    ```python
+    from keras_electra.training.pretrain import worker_folder
+    worker_folder("runs/my")  # "runs/my" in a one-process run
+    ```
+    """
     index, chief = worker_index()
     if chief:
-        return backup_dir
-    # Every worker holds the same state; non-chief workers write their own
-    # copy so that they never race the chief on the shared folder.
-    return os.path.join(backup_dir, "workers", f"worker-{index}")
+        return folder
+    return os.path.join(folder, "workers", f"worker-{index}")
 
 
 def _symbolic_build(model, element_spec):
@@ -261,7 +270,7 @@ def pretrain(
             model.optimizer.build(model.trainable_variables)
     if not model.built:
         _symbolic_build(model, dataset_at(dataset_fn, 0).element_spec)
-    own_dir = _worker_backup_dir(backup_dir)
+    own_dir = worker_folder(backup_dir)
     with RunLock(own_dir):
         return _fit_with_backups(
             model, dataset_fn, steps, own_dir, steps_per_epoch,
