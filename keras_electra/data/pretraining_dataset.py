@@ -398,7 +398,12 @@ def pretraining_dataset(
         lambda t, s, p: {"token_ids": t, "segment_ids": s, "padding_mask": p}
     )
     if shuffle_buffer:
-        ds = ds.shuffle(shuffle_buffer, seed=seed)
+        # One order per dataset object, however many iterators Keras
+        # opens on it (MirroredStrategy opens one more than one device
+        # does; a reshuffled second iterator fed it other batches). The
+        # stream is endless within one iterator, so nothing repeats.
+        ds = ds.shuffle(shuffle_buffer, seed=seed,
+                        reshuffle_each_iteration=False)
     ds = ds.batch(batch_size, drop_remainder=True)
     ds = ds.prefetch(tf.data.AUTOTUNE)
     try:

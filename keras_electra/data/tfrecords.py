@@ -224,7 +224,11 @@ def tfrecord_dataset(
     _check_shards(files, pattern, sequence_length)
     ds = tf.data.Dataset.from_tensor_slices(files)
     if shuffle_buffer:
-        ds = ds.shuffle(len(files), seed=seed)
+        # Not reshuffled per iterator: every iterator Keras opens (one more
+        # under MirroredStrategy) reads the same order. Each pass over the
+        # repeated files then keeps this order; the record buffer below
+        # mixes across passes.
+        ds = ds.shuffle(len(files), seed=seed, reshuffle_each_iteration=False)
     if repeat:
         ds = ds.repeat()
     ds = ds.interleave(
@@ -243,7 +247,8 @@ def tfrecord_dataset(
         return {k: tf.cast(v, tf.int32) for k, v in parsed.items()}
 
     if shuffle_buffer:
-        ds = ds.shuffle(shuffle_buffer, seed=seed)
+        ds = ds.shuffle(shuffle_buffer, seed=seed,
+                        reshuffle_each_iteration=False)
     ds = ds.batch(batch_size, drop_remainder=True)
     ds = ds.map(parse, num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)
