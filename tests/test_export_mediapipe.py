@@ -99,6 +99,14 @@ def test_classifier_metadata_fields_and_single_output(tmp_path):
     logits = np.asarray(model.predict(x, verbose=0))
     expected = np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)
     np.testing.assert_allclose(out["probabilities"], expected, atol=1e-5)
+    # Full int8 (calibrated; its mask-fill check compares the one output).
+    int8 = export_tflite(model, str(tmp_path / "int8.tflite"),
+                         quantization="full_int8", representative_data=x,
+                         sequence_length=16, tokenizer=tokenizer,
+                         labels=["bad", "neutral", "good"])
+    assert read_tflite_metadata(int8)["outputs"] == ["score"]
+    assert read_manifest(int8)["attention_mask_fill_max_change"] < 1e-3
+    assert sorted(TFLiteRunner(int8).predict(x)) == ["probabilities"]
     # metadata=False: the token-id model with both outputs, no metadata.
     plain = export_tflite(model, str(tmp_path / "plain.tflite"),
                           sequence_length=16, tokenizer=tokenizer,
