@@ -229,8 +229,8 @@ def export_tflite(
         preprocessor = getattr(model, "preprocessor", None)
         tokenizer = getattr(preprocessor, "tokenizer", None)
     kind = tflite_metadata.metadata_kind(model, metadata)
-    if kind is not None and metadata is None and not (
-        tflite_metadata.can_write_metadata(tokenizer, batch_size)
+    if kind is not None and metadata is None and (
+        tflite_metadata.metadata_problem(tokenizer, batch_size)
     ):
         kind = None
     if kind is not None:

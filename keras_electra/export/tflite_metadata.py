@@ -96,20 +96,33 @@ def metadata_kind(model, metadata=None):
     return kind
 
 
-def can_write_metadata(tokenizer, batch_size):
-    """Whether an export can carry MediaPipe metadata (see below).
+def metadata_problem(tokenizer, batch_size):
+    """Why an export cannot carry MediaPipe metadata, or None if it can.
 
     Example:
     ```python
-    from keras_electra.export.tflite_metadata import can_write_metadata
-    assert not can_write_metadata(None, 1)
+    from keras_electra.export.tflite_metadata import metadata_problem
+    assert "tokenizer=" in metadata_problem(None, 1)
     ```
     """
-    return (
-        tokenizer is not None
-        and batch_size == 1
-        and getattr(tokenizer, "lowercase", True)
-    )
+    if tokenizer is None:
+        return (
+            "MediaPipe metadata packs the tokenizer's vocabulary: pass "
+            "`tokenizer=` (or metadata=False for the token-id model)."
+        )
+    if batch_size != 1:
+        return (
+            "MediaPipe feeds one text at a time: metadata needs "
+            f"batch_size=1. Received: batch_size={batch_size!r}"
+        )
+    if not getattr(tokenizer, "lowercase", True):
+        return (
+            "MediaPipe's BERT tokenizer lower-cases every input, but this "
+            "tokenizer is cased (lowercase=False): MediaPipe would give "
+            "other token ids than training. Export with metadata=False and "
+            "tokenize in the app."
+        )
+    return None
 
 
 def check_metadata_inputs(model, kind, tokenizer, batch_size, labels):
@@ -124,23 +137,9 @@ def check_metadata_inputs(model, kind, tokenizer, batch_size, labels):
                           1, None)  # ["0", "1"]
     ```
     """
-    if tokenizer is None:
-        raise ValueError(
-            "MediaPipe metadata packs the tokenizer's vocabulary: pass "
-            "`tokenizer=` (or metadata=False for the token-id model)."
-        )
-    if batch_size != 1:
-        raise ValueError(
-            "MediaPipe feeds one text at a time: metadata needs "
-            f"batch_size=1. Received: batch_size={batch_size!r}"
-        )
-    if not getattr(tokenizer, "lowercase", True):
-        raise ValueError(
-            "MediaPipe's BERT tokenizer lower-cases every input, but this "
-            "tokenizer is cased (lowercase=False): MediaPipe would give "
-            "other token ids than training. Export with metadata=False and "
-            "tokenize in the app."
-        )
+    problem = metadata_problem(tokenizer, batch_size)
+    if problem is not None:
+        raise ValueError(problem)
     if kind != "classifier":
         if labels is not None:
             raise ValueError("`labels` is for classifiers only.")
@@ -191,15 +190,18 @@ def with_metadata(model_bytes, model, kind, tokenizer, labels,
         files["labels.txt"] = "".join(
             f"{label}\n" for label in labels
         ).encode("utf-8")
+    # Parsed once: the input order and the metadata buffer both need it
+    # (a 54 MB float32 ELECTRA-Small takes seconds to parse).
+    parsed = _parsed(model_bytes)
     data = build_metadata(
-        subgraph_input_names(model_bytes),
+        subgraph_input_names(parsed),
         kind,
         name=type(model).__name__,
         description=description or DESCRIPTIONS[kind],
         version=f"keras_electra {__version__}",
         author="keras_electra",
     )
-    return populate(model_bytes, data, files)
+    return populate(parsed, data, files)
 
 
 class _Writer:
@@ -351,8 +353,18 @@ def build_metadata(input_names, kind, name, description, version=None,
     return w.finish(root)
 
 
+def _parsed(model):
+    """A `.tflite` as TFLite's object API model (parsed once by callers
+    that need it twice; bytes are parsed here)."""
+    if hasattr(model, "subgraphs"):
+        return model
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    return flatbuffer_utils.read_model_from_bytearray(bytearray(model))
+
+
 def subgraph_input_names(model_bytes):
-    """The input names of a `.tflite` subgraph, in tensor order.
+    """The input names of a `.tflite` subgraph (bytes or parsed), in order.
 
     Example:
     ```python
@@ -361,10 +373,7 @@ def subgraph_input_names(model_bytes):
     # ["segment_ids", "token_ids", "padding_mask"]
     ```
     """
-    from tensorflow.lite.tools import flatbuffer_utils
-
-    model = flatbuffer_utils.read_model_from_bytearray(bytearray(model_bytes))
-    graph = model.subgraphs[0]
+    graph = _parsed(model_bytes).subgraphs[0]
     names = []
     for index in graph.inputs:
         name = graph.tensors[index].name.decode("utf-8")
@@ -378,6 +387,8 @@ def subgraph_input_names(model_bytes):
 
 def populate(model_bytes, metadata, files):
     """Return `model_bytes` with `metadata` inside and `files` packed after.
+
+    `model_bytes` may also be an already parsed model (it is then changed).
 
     The metadata goes into a new model buffer named `TFLITE_METADATA`
     (replacing an earlier one), and `files` (`{name: bytes}`) are appended as
@@ -397,7 +408,7 @@ def populate(model_bytes, metadata, files):
     from tensorflow.lite.python import schema_py_generated as schema
     from tensorflow.lite.tools import flatbuffer_utils
 
-    model = flatbuffer_utils.read_model_from_bytearray(bytearray(model_bytes))
+    model = _parsed(model_bytes)
     buffer = schema.BufferT()
     buffer.data = np.frombuffer(metadata, dtype=np.uint8)
     model.metadata = list(model.metadata or [])
