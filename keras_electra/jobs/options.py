@@ -47,6 +47,21 @@ def option(default=None, help="", choices=None, flag=None, **argparse_kwargs):
     return dataclasses.field(default=default, metadata=metadata)
 
 
+def flag_of(field):
+    """The command-line flag of a config field (`--batch-size`).
+
+    Example:
+    ```python
+    import dataclasses
+    from keras_electra.jobs.options import flag_of
+    from keras_electra.jobs.pretrain import PretrainConfig
+    fields = {f.name: f for f in dataclasses.fields(PretrainConfig)}
+    assert flag_of(fields["batch_size"]) == "--batch-size"
+    ```
+    """
+    return field.metadata.get("flag") or "--" + field.name.replace("_", "-")
+
+
 @dataclasses.dataclass
 class JobConfig:
     """Base of the job configs: flags, validation, config-file keys.
@@ -72,7 +87,7 @@ class JobConfig:
             meta = field.metadata
             if "argparse" not in meta:
                 continue
-            flag = meta["flag"] or "--" + field.name.replace("_", "-")
+            flag = flag_of(field)
             kwargs = dict(meta["argparse"])
             if meta["choices"] is not None and "action" not in kwargs:
                 kwargs["choices"] = meta["choices"]
@@ -110,9 +125,7 @@ class JobConfig:
             value = getattr(self, field.name)
             values = value if isinstance(value, (list, tuple)) else [value]
             if choices is not None and any(v not in choices for v in values):
-                flag = field.metadata.get("flag") or "--" + field.name.replace(
-                    "_", "-"
-                )
+                flag = flag_of(field)
                 raise ValueError(
                     f"{flag} must be one of {', '.join(map(str, choices))}. "
                     f"Received: {value!r}"
