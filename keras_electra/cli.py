@@ -1,7 +1,7 @@
 """`keras-electra`: the command line of keras_electra.
 
-Verbs: `vocab`, `prepare`, `pretrain`, `finetune`, `evaluate`, `export`,
-`inspect` and `demo`. Every flag can also come from a config file
+Verbs: `vocab`, `prepare`, `pretrain`, `finetune`, `evaluate`, `predict`,
+`index`, `search`, `export`, `inspect` and `demo`. Every flag can also come from a config file
 (`--config run.toml` or `.json`, keys named like the flags with
 underscores); flags given on the command line win. The verbs, their flags
 and their logic live in `keras_electra.jobs` (one module and one config

@@ -140,6 +140,67 @@ class JobConfig:
         }
 
 
+STRATEGIES = ("auto", "default", "mirrored", "multi_worker", "tpu",
+              "data_parallel")
+
+
+@dataclasses.dataclass
+class DistributedConfig(JobConfig):
+    """Base of the training jobs' configs: the distribution flags.
+
+    Example:
+    ```python
+    from keras_electra.jobs.finetune import FinetuneConfig
+    assert FinetuneConfig(strategy="mirrored", devices=2).validate()
+    ```
+    """
+
+    strategy: str = option(
+        "auto", "Distribution: auto (the GPUs, a TF_CONFIG cluster or a "
+        "TPU when present), default (one device), mirrored (the GPUs, or "
+        "--devices logical CPUs), multi_worker (TF_CONFIG), tpu (--tpu), "
+        "data_parallel (JAX). The batch size is the global batch, split "
+        "across the replicas.", choices=STRATEGIES)
+    tpu: str = option(None, "TPU name or address (for --strategy tpu).")
+    devices: int = option(
+        None, "Replicas for mirrored / data-parallel training; on a host "
+        "without GPUs the CPU is split into this many logical devices "
+        "(TensorFlow).", type=int)
+
+    def validate(self):
+        super().validate()
+        if self.devices is not None and self.devices < 1:
+            raise ValueError(
+                f"--devices must be >= 1. Received: {self.devices}")
+        return self
+
+
+def make_strategy(config):
+    """The strategy a `DistributedConfig` names (logical CPUs made first).
+
+    Example:
+    ```python
+    from keras_electra.jobs.options import make_strategy
+    from keras_electra.jobs.pretrain import PretrainConfig
+    strategy = make_strategy(PretrainConfig(strategy="default"))
+    ```
+    """
+    import keras
+
+    from keras_electra.training import configure_logical_cpus
+    from keras_electra.training import get_strategy
+
+    devices = config.devices
+    if keras.backend.backend() == "tensorflow" and devices and devices > 1:
+        import tensorflow as tf
+
+        if not tf.config.list_physical_devices("GPU"):
+            configure_logical_cpus(devices)
+    if config.strategy == "default" and devices in (None, 1):
+        devices = None
+    return get_strategy(config.strategy, tpu=config.tpu, devices=devices)
+
+
 def parse_options(text, flag):
     """Parse `key=value,key=value` into a dict (values read as JSON).
 

@@ -14,20 +14,20 @@ import json
 import os
 import time
 
-from keras_electra.jobs.options import JobConfig
+from keras_electra.jobs.options import STRATEGIES  # noqa: F401
+from keras_electra.jobs.options import DistributedConfig
+from keras_electra.jobs.options import make_strategy
 from keras_electra.jobs.options import option
 from keras_electra.jobs.options import parse_options
 
 NAME = "pretrain"
 HELP = "Pre-train ELECTRA (resumes if killed)."
 VOCAB_FILE = "vocab.txt"
-STRATEGIES = ("auto", "default", "mirrored", "multi_worker", "tpu",
-              "data_parallel")
 RESERVED_MODEL_OPTIONS = ("mask_token_id", "unselectable_token_ids", "seed")
 
 
 @dataclasses.dataclass
-class PretrainConfig(JobConfig):
+class PretrainConfig(DistributedConfig):
     """Everything `pretrain` takes; each field is also a flag.
 
     Example:
@@ -95,17 +95,6 @@ class PretrainConfig(JobConfig):
         "if the vocabulary holds capitals).", action="store_true")
     seed: int = option(0, "Seed of initialisation, masking, sampling and "
                        "data order.", type=int)
-    strategy: str = option(
-        "auto", "Distribution: auto (the GPUs, a TF_CONFIG cluster or a "
-        "TPU when present), default (one device), mirrored (the GPUs, or "
-        "--devices logical CPUs), multi_worker (TF_CONFIG), tpu (--tpu), "
-        "data_parallel (JAX).", choices=STRATEGIES)
-    tpu: str = option(None, "TPU name or address (for --strategy tpu).")
-    devices: int = option(
-        None, "Replicas for mirrored / data-parallel training; on a host "
-        "without GPUs the CPU is split into this many logical devices "
-        "(TensorFlow).", type=int)
-
     def validate(self):
         super().validate()
         if not self.input and not self.tfrecords:
@@ -132,9 +121,6 @@ class PretrainConfig(JobConfig):
                 "generator_options resize a fresh ELECTRA generator; they do "
                 "not apply to objective 'mlm' or with generator_init_from."
             )
-        if self.devices is not None and self.devices < 1:
-            raise ValueError(
-                f"--devices must be >= 1. Received: {self.devices}")
         return self
 
 
@@ -181,31 +167,6 @@ def special_token_ids(tokenizer):
         tokenizer.sep_token_id,
         tokenizer.mask_token_id,
     ]
-
-
-def make_strategy(config):
-    """The strategy `config.strategy` names (logical CPUs made first).
-
-    Example:
-    ```python
-    from keras_electra.jobs.pretrain import PretrainConfig, make_strategy
-    strategy = make_strategy(PretrainConfig(strategy="default"))
-    ```
-    """
-    import keras
-
-    from keras_electra.training import configure_logical_cpus
-    from keras_electra.training import get_strategy
-
-    devices = config.devices
-    if keras.backend.backend() == "tensorflow" and devices and devices > 1:
-        import tensorflow as tf
-
-        if not tf.config.list_physical_devices("GPU"):
-            configure_logical_cpus(devices)
-    if config.strategy == "default" and devices in (None, 1):
-        devices = None
-    return get_strategy(config.strategy, tpu=config.tpu, devices=devices)
 
 
 def _schedule(config, steps_per_epoch):

@@ -13,6 +13,7 @@ from keras_electra.models.electra_classifier import ElectraTextClassifier
 from keras_electra.models.electra_question_answerer import ElectraQuestionAnswerer
 from keras_electra.models.electra_text_embedder import ElectraTextEmbedder
 from keras_electra.models.electra_text_embedder import EmbeddingIndex
+from keras_electra.models.electra_text_embedder import contrastive_trainer
 from keras_electra.models.electra_token_classifier import ElectraTokenClassifier
 
 # Classes a compiled model's saved config refers to (its optimizer and

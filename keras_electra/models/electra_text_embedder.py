@@ -90,6 +90,60 @@ class ElectraTextEmbedder(ElectraTask, keras_hub.models.Task):
         return config
 
 
+def contrastive_trainer(embedder, scale=20.0):
+    """A model that trains `embedder` on matching text pairs.
+
+    It embeds a batch of `anchor` texts and their `positive` partners with
+    the same `embedder` (shared weights) and returns `scale` times the
+    cosine similarity of every anchor with every positive, `[batch,
+    batch]`: with labels `range(batch)` and sparse categorical
+    cross-entropy this is the in-batch-negatives (InfoNCE / multiple
+    negatives ranking) loss, each anchor's partner against the batch's
+    other positives. The trainer's `backbone` is the embedder's, so
+    `fine_tuning_optimizer` applies layer-wise decay to it.
+
+    Args:
+        embedder: `ElectraTextEmbedder`.
+        scale: float. Inverse temperature of the similarities. Defaults to
+            `20.0`.
+
+    Example:
+    ```python
+    import numpy as np
+    import keras
+    from keras_electra.models import ElectraTextEmbedder, contrastive_trainer
+    embedder = ElectraTextEmbedder.from_preset("electra_tiny")
+    trainer = contrastive_trainer(embedder)
+    ids = {"token_ids": np.array([[2, 100, 3], [2, 200, 3]]),
+           "segment_ids": np.zeros((2, 3), "int32"),
+           "padding_mask": np.ones((2, 3), "int32")}
+    trainer.compile(optimizer="adam", loss=keras.losses.
+                    SparseCategoricalCrossentropy(from_logits=True))
+    trainer.fit({"anchor": ids, "positive": ids}, np.arange(2), verbose=0)
+    ```
+    """
+    import keras
+
+    def inputs(prefix):
+        return {
+            name: keras.Input((None,), dtype="int32", name=f"{prefix}_{name}")
+            for name in ("token_ids", "segment_ids", "padding_mask")
+        }
+
+    anchor, positive = inputs("anchor"), inputs("positive")
+
+    def unit(x):
+        return x / ops.sqrt(
+            ops.maximum(ops.sum(ops.square(x), -1, keepdims=True), 1e-12))
+
+    similarity = ops.matmul(unit(embedder(anchor)),
+                            ops.transpose(unit(embedder(positive))))
+    trainer = keras.Model({"anchor": anchor, "positive": positive},
+                          similarity * scale, name="contrastive_trainer")
+    trainer.backbone = embedder.backbone
+    return trainer
+
+
 def _unit_rows(vectors):
     vectors = np.asarray(vectors, dtype="float32")
     if vectors.ndim == 1:
@@ -131,6 +185,64 @@ class EmbeddingIndex:
 
     def __len__(self):
         return 0 if self.vectors is None else len(self.vectors)
+
+    def save(self, folder):
+        """Write `vectors.npy` and `texts.json` to `folder`.
+
+        Example:
+        ```python
+        import tempfile
+        import numpy as np
+        folder = tempfile.mkdtemp()
+        EmbeddingIndex().add(np.eye(2), texts=["x", "y"]).save(folder)
+        assert EmbeddingIndex.load(folder).texts == ["x", "y"]
+        ```
+        """
+        import json
+        import os
+
+        if not len(self):
+            raise ValueError("The index is empty; call `add` first.")
+        os.makedirs(folder, exist_ok=True)
+        np.save(os.path.join(folder, "vectors.npy"), self.vectors)
+        with open(os.path.join(folder, "texts.json"), "w",
+                  encoding="utf-8") as f:
+            json.dump(self.texts, f, ensure_ascii=False)
+        return folder
+
+    @classmethod
+    def load(cls, folder, embedder=None, preprocessor=None, batch_size=64):
+        """An index written by `save`, with a model to embed queries.
+
+        Example:
+        ```python
+        import tempfile
+        import numpy as np
+        folder = EmbeddingIndex().add(np.eye(2)).save(tempfile.mkdtemp())
+        assert len(EmbeddingIndex.load(folder)) == 2
+        ```
+        """
+        import json
+        import os
+
+        paths = [os.path.join(folder, n) for n in ("vectors.npy",
+                                                   "texts.json")]
+        for path in paths:
+            if not os.path.exists(path):
+                raise FileNotFoundError(
+                    f"'{path}' not found: '{folder}' is not an index folder "
+                    "(written by EmbeddingIndex.save / keras-electra index)."
+                )
+        vectors = np.load(paths[0])
+        with open(paths[1], encoding="utf-8") as f:
+            texts = json.load(f)
+        if len(texts) != len(vectors):
+            raise ValueError(
+                f"'{folder}': {len(vectors)} vectors but {len(texts)} texts."
+            )
+        index = cls(embedder, preprocessor, batch_size)
+        index.vectors, index.texts = vectors, list(texts)
+        return index
 
     def embed(self, texts):
         """Embed a list of strings with the index's preprocessor and model.

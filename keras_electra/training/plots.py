@@ -68,3 +68,44 @@ def plot_pretraining(history, path, steps_per_epoch=1):
     figure.savefig(path, dpi=100)
     plt.close(figure)
     return path
+
+
+def plot_confusion_matrix(confusion, labels, path, title="Confusion matrix"):
+    """Draw a confusion matrix (rows: gold, columns: predicted) to a PNG.
+
+    Cells show the counts; the colour is the share of the gold row, so
+    rare classes read as clearly as common ones.
+
+    Example:
+    ```python
+    plot_confusion_matrix([[5, 1], [2, 7]], ["neg", "pos"], "/tmp/cm.png")
+    ```
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    counts = np.asarray(confusion, dtype="float64")
+    shares = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    size = max(4.0, 0.45 * len(labels) + 2.5)
+    figure, axis = plt.subplots(figsize=(size + 1, size))
+    image = axis.imshow(shares, cmap="Blues", vmin=0.0, vmax=1.0)
+    axis.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
+    axis.set_yticks(range(len(labels)), labels)
+    axis.set_xlabel("predicted")
+    axis.set_ylabel("gold")
+    axis.set_title(title)
+    if len(labels) <= 30:
+        for i in range(len(labels)):
+            for j in range(len(labels)):
+                axis.text(j, i, int(counts[i, j]), ha="center", va="center",
+                          color="white" if shares[i, j] > 0.5 else "black",
+                          fontsize=8)
+    figure.colorbar(image, ax=axis, label="share of the gold row")
+    figure.tight_layout()
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path
