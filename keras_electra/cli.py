@@ -18,6 +18,7 @@ keras-electra inspect --model runs/my/discriminator --text "The cat sat."
 """
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -152,7 +153,11 @@ def _run(args):
 
     job = {job.NAME: job for job in JOBS}[args.verb]
     config = job.Config.from_args(args)
-    job.report(config, job.run(config))
+    # Progress (Keras' bars: steps, time per step, ETA) goes to stderr, so
+    # stdout holds the job's report (JSON for most jobs) alone.
+    with contextlib.redirect_stdout(sys.stderr):
+        result = job.run(config)
+    job.report(config, result)
     return 0
 
 

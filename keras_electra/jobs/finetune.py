@@ -347,6 +347,7 @@ def _finetune(config, output_dir, verbose="auto", lowercase=None):
 
     from keras_electra.training import build_in_scope
     from keras_electra.training import distribution_scope
+    from keras_electra.training import num_replicas
 
     keras.utils.set_random_seed(config.seed)
     if lowercase is None and config.cased:
@@ -367,6 +368,7 @@ def _finetune(config, output_dir, verbose="auto", lowercase=None):
         history = _fit(config, model, built["trainer"], train, validation,
                        names, verbose)
     result = _summary(config, model, history, train, validation, test, names)
+    result["replicas"] = num_replicas(strategy)
     result["model_dir"] = output_dir
     _save(config, output_dir, model, tokenizer, task,
           {"train": train, "validation": validation, "test": test}, names,
@@ -388,6 +390,8 @@ def _summary(config, model, history, train, validation, test, names):
         "skipped_rows": train.skipped + validation.skipped
         + (test.skipped if test is not None else 0),
         "final_loss": float(history.history["loss"][-1]),
+        "history": {k: [float(v) for v in values]
+                    for k, values in history.history.items()},
     }
     if config.head == "classifier":
         majority = max(set(train.targets), key=train.targets.count)

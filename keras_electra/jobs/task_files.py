@@ -138,14 +138,17 @@ def _table_records(path, bad):
                     continue
                 records.append((line, record))
             return records, None
-        reader = csv.DictReader(f, delimiter="\t" if fmt == "tsv" else ",")
+        # Tab-separated files are read as written: quotes are text.
+        reader = csv.DictReader(f, delimiter=",") if fmt == "csv" else (
+            csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
         records = []
         for record in reader:
             line = reader.line_num
             if None in record or None in record.values():
-                bad(path, line, f"{len(record) - (None in record)} "
-                    f"field(s) where the header (line 1) has "
-                    f"{len(reader.fieldnames)}")
+                fields = sum(v is not None for k, v in record.items()
+                             if k is not None) + len(record.get(None, []))
+                bad(path, line, f"{fields} field(s) where the header (line "
+                    f"1) has {len(reader.fieldnames)}")
                 continue
             records.append((line, record))
         return records, list(reader.fieldnames or [])
@@ -262,7 +265,10 @@ def read_conll(path, word_column=0, tag_column=-1, labels=None,
                 continue
             first = first or line
             needed = [word_column] + ([tag_column] if labeled else [])
-            if any(c >= len(fields) or c < -len(fields) for c in needed):
+            if any(c >= len(fields) or c < -len(fields) for c in needed) or (
+                labeled and word_column % len(fields) == tag_column % len(
+                    fields)
+            ):
                 bad(path, line, f"{len(fields)} column(s) {fields!r}; "
                     f"expected the word in column {word_column} and the "
                     f"tag in column {tag_column}")
