@@ -138,10 +138,7 @@ def test_mirrored_through_the_cli_matches_one_device_and_resumes(tmp_path):
                                rtol=1e-6)
 
 
-@tf_only
-def test_multi_worker_through_the_cli(tmp_path):
-    corpus = small_corpus(tmp_path / "corpus")
-    _run(tmp_path, corpus, "one", "--strategy", "default")
+def _start_workers(tmp_path, corpus, name):
     ports = free_ports(2)
     cluster = {"worker": [f"127.0.0.1:{port}" for port in ports]}
     workers = []
@@ -150,16 +147,27 @@ def test_multi_worker_through_the_cli(tmp_path):
             {"cluster": cluster, "task": {"type": "worker", "index": index}})
         try:
             workers.append(cli(
-                "pretrain", "--input", corpus, "--output", tmp_path / "mw",
+                "pretrain", "--input", corpus, "--output", tmp_path / name,
                 *DETERMINISTIC, "--strategy", "multi_worker", cwd=tmp_path,
                 wait=False,
             ))
         finally:
             del os.environ["TF_CONFIG"]
+    return workers
+
+
+def _finish(workers):
     for worker in workers:
         output, _ = worker.communicate(timeout=600)
         assert worker.returncode == 0, output[-3000:]
         assert "on 2 replica(s)" in output
+
+
+@tf_only
+def test_multi_worker_through_the_cli(tmp_path):
+    corpus = small_corpus(tmp_path / "corpus")
+    _run(tmp_path, corpus, "one", "--strategy", "default")
+    _finish(_start_workers(tmp_path, corpus, "mw"))
     chief = tmp_path / "mw"
     other = chief / "workers" / "worker-1"
     # The chief writes the run folder, the other worker its own.
@@ -168,6 +176,33 @@ def test_multi_worker_through_the_cli(tmp_path):
     assert (chief / "backups" / "workers" / "worker-1").is_dir()
     _assert_close(_final(chief), _final(other), 0.0)
     _assert_close(_final(tmp_path / "one"), _final(chief), 1e-5)
+
+    # SIGKILL both workers once the chief's first backup exists (the other
+    # worker's may or may not be written yet); the same two commands agree
+    # on the newest step both hold, resume, and end where the
+    # uninterrupted run did.
+    from keras_electra.training import read_backup_state
+
+    victims = _start_workers(tmp_path, corpus, "killed")
+    first = tmp_path / "killed" / "backups" / "ckpt-0000000002"
+    deadline = time.time() + 400
+    while read_backup_state(str(first)) is None:
+        assert all(v.poll() is None for v in victims), [
+            v.communicate()[0][-3000:] for v in victims]
+        assert time.time() < deadline, "no backup appeared"
+        time.sleep(0.05)
+    for victim in victims:
+        os.kill(victim.pid, signal.SIGKILL)
+        victim.wait()
+    assert not (tmp_path / "killed" / "discriminator").exists()
+    _finish(_start_workers(tmp_path, corpus, "killed"))
+    killed = tmp_path / "killed"
+    _assert_close(_final(chief), _final(killed), 1e-6)
+    _assert_close(_final(killed), _final(killed / "workers" / "worker-1"),
+                  0.0)
+    resumed = json.loads((killed / "history.json").read_text())
+    expected = json.loads((chief / "history.json").read_text())
+    np.testing.assert_allclose(resumed["loss"], expected["loss"], rtol=1e-6)
 
 
 def test_every_job_builds_its_flags_from_its_config(tmp_path):
@@ -203,6 +238,8 @@ def test_every_job_builds_its_flags_from_its_config(tmp_path):
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     readme = open(os.path.join(root, "README.md"), encoding="utf-8").read()
     table = readme.split("## Command line", 1)[1].split("```", 2)[1]
+    listed = set(re.findall(r"^keras-electra (\w+)", table, re.M))
+    assert listed == set(helps), sorted(set(helps) ^ listed)
     for line in table.splitlines():
         match = re.match(r"keras-electra (\w+)(.*)", line.strip())
         if not match:

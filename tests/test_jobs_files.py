@@ -345,3 +345,31 @@ def test_embedder_pairs_index_and_search(encoder, tmp_path):
     embedder = ElectraPresetMixin.from_preset(str(model))
     x = embedder.preprocessor([r["text"] for r in test[:3]])
     _export_matches_keras(model, x, 64, key="logits")
+
+
+def test_finetune_on_two_replicas(encoder, tmp_path):
+    """`finetune --strategy mirrored --devices 2` (two logical CPUs) splits
+    the global batch across two replicas and trains as one device does."""
+    rows = [(f"the film was {w} and {w}", label)
+            for i in range(96)
+            for w, label in [(["good", "fine", "great"][i % 3], "pos"),
+                             (["bad", "dull", "poor"][i % 3], "neg")]]
+    path = tmp_path / "train.csv"
+    path.write_text("text,label\n" + "".join(f"{t},{y}\n" for t, y in rows))
+    results = {}
+    for name, strategy in (("one", ["--strategy", "default"]),
+                           ("two", ["--strategy", "mirrored", "--devices",
+                                    "2"])):
+        results[name] = _json_out(cli(
+            "finetune", "--model", encoder, "--output", tmp_path / name,
+            "--train", path, "--epochs", "2", "--batch-size", "16",
+            "--sequence-length", "16", "--learning-rate", "2e-3", *strategy,
+            cwd=tmp_path, timeout=600))
+    assert results["one"]["replicas"] == 1
+    assert results["two"]["replicas"] == 2
+    for result in results.values():
+        loss = result["history"]["loss"]
+        assert loss[-1] < loss[0], loss
+    # Same data order and steps; only the replicas' dropout draws differ.
+    np.testing.assert_allclose(results["two"]["history"]["loss"],
+                               results["one"]["history"]["loss"], rtol=0.1)

@@ -36,3 +36,23 @@ def test_public_classes_have_a_docstring_with_an_example(path):
         if isinstance(node, ast.ClassDef) and not node.name.startswith("_"):
             doc = ast.get_docstring(node) or ""
             assert "Example" in doc, f"{path.name}: {node.name} lacks an example"
+
+
+JOB_CODE = sorted((PACKAGE / "jobs").glob("*.py"))
+
+
+@pytest.mark.parametrize("path", JOB_CODE, ids=lambda p: p.name)
+def test_job_functions_stay_short_and_public_ones_have_examples(path):
+    """The job layer is many small functions (the old workflows.py had a
+    325-line run_pretraining): none over 80 lines, docstring included."""
+    tree = ast.parse(path.read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef):
+            length = node.end_lineno - node.lineno + 1
+            assert length <= 80, f"{path.name}: {node.name} has {length} lines"
+    for node in tree.body:
+        public = not node.name.startswith("_") if hasattr(
+            node, "name") else False
+        if isinstance(node, ast.ClassDef) and public:
+            doc = ast.get_docstring(node) or ""
+            assert "Example" in doc, f"{path.name}: {node.name} lacks an example"

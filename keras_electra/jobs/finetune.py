@@ -349,12 +349,14 @@ def _finetune(config, output_dir, verbose="auto", lowercase=None):
     from keras_electra.training import distribution_scope
     from keras_electra.training import num_replicas
 
+    # First: logical CPUs (--devices) must be set up before TensorFlow
+    # initializes its devices.
+    strategy = make_strategy(config)
     keras.utils.set_random_seed(config.seed)
     if lowercase is None and config.cased:
         lowercase = False
     tokenizer = load_tokenizer(config.model, lowercase)
     task, train, validation, test, names = load_splits(config)
-    strategy = make_strategy(config)
     built = {}
 
     def model_fn():

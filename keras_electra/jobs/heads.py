@@ -112,7 +112,15 @@ def _read_table(head, path, options, labels, labeled):
 
 
 def labels(head, rows):
-    """The classes (sorted) or tags (`"O"` first) found; `None` otherwise."""
+    """The classes (sorted) or tags (`"O"` first) found; `None` otherwise.
+
+    Example:
+    ```python
+    from keras_electra.jobs.task_files import Rows
+    rows = Rows("f.conll", [["Hi", "Bob"]], [["O", "B-per"]], [1], ["Hi Bob"])
+    assert labels("tagger", rows) == ["O", "B-per"]
+    ```
+    """
     if head == "classifier":
         return task_files.discover_labels(rows.targets)
     if head == "tagger":
@@ -124,7 +132,17 @@ def labels(head, rows):
 def build(head, model_dir, tokenizer, names, sequence_length,
           load_weights=True):
     """The task model for `head` from a pre-trained folder, with its
-    preprocessor at `sequence_length`."""
+    preprocessor at `sequence_length`.
+
+    Example:
+    ```python
+    from keras_electra.data import bundled_vocabulary_file, load_tokenizer
+    import os
+    tokenizer = load_tokenizer(os.path.dirname(bundled_vocabulary_file()))
+    model = build("tagger", "electra_tiny", tokenizer, ["O", "B-x", "I-x"],
+                  sequence_length=32, load_weights=False)
+    ```
+    """
     from keras_electra import data
     from keras_electra import models
 
@@ -149,7 +167,15 @@ def build(head, model_dir, tokenizer, names, sequence_length,
 
 
 def fit_targets(head, rows, names):
-    """`y` for `model.fit(rows.inputs, y)` (the embedder has its own)."""
+    """`y` for `model.fit(rows.inputs, y)` (the embedder has its own).
+
+    Example:
+    ```python
+    from keras_electra.jobs.task_files import Rows
+    rows = Rows("f.csv", ["good", "bad"], ["pos", "neg"], [2, 3], [])
+    assert fit_targets("classifier", rows, ["neg", "pos"]).tolist() == [1, 0]
+    ```
+    """
     if head == "classifier":
         index = {name: i for i, name in enumerate(names)}
         return np.asarray([index[t] for t in rows.targets], "int32")
@@ -160,7 +186,18 @@ def fit_targets(head, rows, names):
 
 
 def predict(head, model, rows, names, batch_size):
-    """One JSON-ready prediction dict per example of `rows`."""
+    """One JSON-ready prediction dict per example of `rows`.
+
+    Example:
+    ```python
+    from keras_electra.jobs.task_files import Rows
+    from keras_electra.models import ElectraTextClassifier
+    model = ElectraTextClassifier.from_preset("electra_tiny", num_classes=2)
+    rows = Rows("f.csv", ["a fine film"], None, [2], ["a fine film"])
+    [p] = predict("classifier", model, rows, ["neg", "pos"], batch_size=8)
+    assert set(p["probabilities"]) == {"neg", "pos"}
+    ```
+    """
     if head == "classifier":
         logits = np.asarray(model.predict(rows.inputs, batch_size=batch_size,
                                           verbose=0), "float64")
@@ -186,7 +223,16 @@ def predict(head, model, rows, names, batch_size):
 
 def tag_words(model, sentences, names, batch_size):
     """Predicted tags for every word; words cut by the sequence length get
-    `"O"`."""
+    `"O"`.
+
+    Example:
+    ```python
+    from keras_electra.models import ElectraTokenClassifier
+    model = ElectraTokenClassifier.from_preset("electra_tiny", num_classes=3)
+    [tags] = tag_words(model, [["New", "York"]], ["O", "B-x", "I-x"], 8)
+    assert len(tags) == 2
+    ```
+    """
     from keras_electra.metrics import word_level_tags
 
     preprocessor = model.preprocessor
@@ -202,7 +248,16 @@ def tag_words(model, sentences, names, batch_size):
 
 
 def score(head, rows, predictions, names, k=5):
-    """The evaluation report of `predictions` against `rows`' labels."""
+    """The evaluation report of `predictions` against `rows`' labels.
+
+    Example:
+    ```python
+    from keras_electra.jobs.task_files import Rows
+    rows = Rows("f.conll", [["Hi", "Bob"]], [["O", "B-per"]], [1], [])
+    s = score("tagger", rows, [{"tags": ["O", "B-per"]}], ["O", "B-per"])
+    assert s["f1"] == 1.0 and s["token_accuracy"] == 1.0
+    ```
+    """
     from keras_electra import metrics
 
     if head == "classifier":
@@ -260,7 +315,18 @@ def classification_scores(gold, predicted, names):
 
 def retrieval_scores(model, rows, batch_size, k=5):
     """Recall@1, recall@k and MRR of finding each text's pair among all
-    the file's pairs (the embedder's evaluation)."""
+    the file's pairs (the embedder's evaluation).
+
+    Example:
+    ```python
+    from keras_electra.jobs.task_files import Rows
+    from keras_electra.models import ElectraTextEmbedder
+    model = ElectraTextEmbedder.from_preset("electra_tiny")
+    rows = Rows("p.tsv", ["a cat", "a dog"], ["cats", "dogs"], [2, 3], [])
+    scores = retrieval_scores(model, rows, batch_size=8)
+    assert 0.5 <= scores["mrr"] <= 1.0
+    ```
+    """
     from keras_electra.models import EmbeddingIndex
 
     candidates = sorted(set(rows.targets))

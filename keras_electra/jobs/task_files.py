@@ -344,41 +344,45 @@ def read_squad(path, skip_bad_rows=False):
     result = {k: [] for k in ("ids", "questions", "contexts", "answers",
                               "golds", "lines")}
     impossible_seen = False
-    cursor = 0
-    for a, article in enumerate(document["data"]):
-        for p, paragraph in enumerate(article.get("paragraphs") or []):
-            context = paragraph.get("context")
-            for q, qa in enumerate(paragraph.get("qas") or []):
-                where = f"data[{a}].paragraphs[{p}].qas[{q}]"
-                qid = qa.get("id")
-                line, at = _json_line(raw, json.dumps(qid), cursor)
-                cursor = max(cursor, at)
-                line = line or "?"
-                problem = _squad_problem(qa, context)
-                if problem:
-                    bad(path, line, f"question {where} (id {qid!r}): "
-                        f"{problem}")
-                    continue
-                impossible = bool(qa.get("is_impossible")) or not qa.get(
-                    "answers")
-                impossible_seen = impossible_seen or "is_impossible" in qa
-                answers = [] if impossible else qa["answers"]
-                result["ids"].append(str(qid))
-                result["questions"].append(qa["question"])
-                result["contexts"].append(context)
-                result["answers"].append(
-                    {"text": answers[0]["text"],
-                     "answer_start": int(answers[0]["answer_start"])}
-                    if answers else None
-                )
-                result["golds"].append([x["text"] for x in answers])
-                result["lines"].append(line)
+    for where, line, qa, context in _squad_questions(document, raw):
+        problem = _squad_problem(qa, context)
+        if problem:
+            bad(path, line, f"question {where} (id {qa.get('id')!r}): "
+                f"{problem}")
+            continue
+        impossible = bool(qa.get("is_impossible")) or not qa.get("answers")
+        impossible_seen = impossible_seen or "is_impossible" in qa
+        answers = [] if impossible else qa["answers"]
+        result["ids"].append(str(qa["id"]))
+        result["questions"].append(qa["question"])
+        result["contexts"].append(context)
+        result["answers"].append(
+            {"text": answers[0]["text"],
+             "answer_start": int(answers[0]["answer_start"])}
+            if answers else None
+        )
+        result["golds"].append([x["text"] for x in answers])
+        result["lines"].append(line)
     bad.finish(len(result["ids"]), "questions")
     version = str(document.get("version", "")).lstrip("v")
     result["version"] = "2.0" if impossible_seen or version.startswith(
         "2") else "1.1"
     result["skipped"] = bad.count
     return result
+
+
+def _squad_questions(document, raw):
+    """`(where, line, qa, context)` of every question, in file order; the
+    line is that of the question's `"id"` in `raw` (`"?"` if not found)."""
+    cursor = 0
+    for a, article in enumerate(document["data"]):
+        for p, paragraph in enumerate(article.get("paragraphs") or []):
+            context = paragraph.get("context")
+            for q, qa in enumerate(paragraph.get("qas") or []):
+                line, at = _json_line(raw, json.dumps(qa.get("id")), cursor)
+                cursor = max(cursor, at)
+                yield (f"data[{a}].paragraphs[{p}].qas[{q}]", line or "?",
+                       qa, context)
 
 
 def _squad_problem(qa, context):

@@ -17,7 +17,9 @@ from keras_electra.training.distribution import configure_logical_cpus
 from keras_electra.training.distribution import distribute_dataset
 from keras_electra.training.distribution import distribution_scope
 from keras_electra.training.distribution import get_strategy
+from keras_electra.training.distribution import is_multi_worker
 from keras_electra.training.distribution import num_replicas
+from keras_electra.training.distribution import workers_minimum
 from keras_electra.training.pretrain import dataset_at
 from keras_electra.training.pretrain import load_initial_weights
 from keras_electra.training.pretrain import pretrain

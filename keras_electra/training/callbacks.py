@@ -61,8 +61,17 @@ def _fsync(path):
         os.close(fd)
 
 
-def _backup_steps(backup_dir):
-    """`(step, path)` of folders named like backups, newest first."""
+def backup_steps(backup_dir):
+    """`(step, path)` of folders named like backups, newest first.
+
+    They may be incomplete; `read_backup_state` tells.
+
+    Example:
+    ```python
+    from keras_electra.training.callbacks import backup_steps
+    assert backup_steps("/tmp/no_such_backup_dir") == []
+    ```
+    """
     if not os.path.isdir(backup_dir):
         return []
     found = []
@@ -114,7 +123,7 @@ def latest_backup(backup_dir):
     assert latest_backup("/tmp/no_such_backup_dir") is None
     ```
     """
-    for _, path in _backup_steps(backup_dir):
+    for _, path in backup_steps(backup_dir):
         if read_backup_state(path) is not None:
             return path
     return None
@@ -222,7 +231,7 @@ def prune_backups(backup_dir, keep=2):
     if not os.path.isdir(backup_dir):
         return
     complete = 0
-    for _, path in _backup_steps(backup_dir):
+    for _, path in backup_steps(backup_dir):
         if read_backup_state(path) is None:
             if complete:
                 shutil.rmtree(path, ignore_errors=True)

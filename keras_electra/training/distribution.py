@@ -327,6 +327,49 @@ def build_in_scope(model_fn, strategy=None):
     return model
 
 
+def is_multi_worker(strategy):
+    """Whether `strategy` spans several processes (TF multi-worker / TPU
+    pods count their hosts; JAX and one-process strategies do not).
+
+    Example:
+    ```python
+    from keras_electra.training import get_strategy, is_multi_worker
+    assert not is_multi_worker(get_strategy("default"))
+    ```
+    """
+    if strategy is None or keras.backend.backend() != "tensorflow":
+        return False
+    tf = _tf()
+    return isinstance(
+        strategy, tf.distribute.MultiWorkerMirroredStrategy
+    ) and _tf_config_workers() > 1
+
+
+def workers_minimum(value, strategy):
+    """The smallest of an integer every worker of `strategy` passes.
+
+    A collective all-gather, so every worker must call it at the same
+    point. With one process it returns `value`.
+
+    Example:
+    ```python
+    from keras_electra.training import get_strategy, workers_minimum
+    assert workers_minimum(7, get_strategy("default")) == 7
+    ```
+    """
+    if not is_multi_worker(strategy):
+        return int(value)
+    tf = _tf()
+
+    @tf.function
+    def gather():
+        per_replica = strategy.run(
+            lambda: tf.constant([value], dtype=tf.int64))
+        return tf.reduce_min(strategy.gather(per_replica, axis=0))
+
+    return int(gather())
+
+
 def distribute_dataset(dataset_fn, global_batch_size, strategy=None):
     """Build a per-replica-batched, per-worker-sharded input pipeline.
 

@@ -8,6 +8,7 @@ import keras
 
 from keras_electra.keras_workarounds import multi_worker_fit
 from keras_electra.models.checked_weights import load_weights_checked
+from keras_electra.training.callbacks import BackupError
 from keras_electra.training.callbacks import StepBackup
 from keras_electra.training.callbacks import latest_backup
 from keras_electra.training.callbacks import prune_backups
@@ -278,12 +279,50 @@ def pretrain(
         )
 
 
+def agreed_backup(model, own_dir):
+    """The backup to resume from: this worker's newest complete one, or in
+    multi-worker training the newest step every worker holds.
+
+    A SIGKILL can stop the workers between their writes of one step's
+    backups; resuming each from its own newest would then run different
+    step counts, and their collectives would wait for each other forever.
+    The workers agree on the smallest of their newest steps (a collective,
+    `workers_minimum`), which each still holds (two backups are kept).
+
+    Example:
+    ```python
+    from keras_electra.models import ReplacedTokenDetector
+    rtd = ReplacedTokenDetector.from_preset("electra_tiny")
+    assert agreed_backup(rtd, "/tmp/no_backups_here") is None
+    ```
+    """
+    from keras_electra.training.callbacks import backup_steps
+    from keras_electra.training.callbacks import read_backup_state
+    from keras_electra.training.distribution import workers_minimum
+
+    complete = {step: path for step, path in backup_steps(own_dir)
+                if read_backup_state(path) is not None}
+    newest = max(complete, default=0)
+    strategy = getattr(model, "distribute_strategy", None)
+    agreed = workers_minimum(newest, strategy)
+    if agreed == 0:
+        return None
+    if agreed not in complete:
+        raise BackupError(
+            f"The workers' newest common backup is step {agreed}, but "
+            f"'{own_dir}' holds complete backups of steps "
+            f"{sorted(complete)} only; remove the backups of every worker "
+            "to start over, or restore the missing one."
+        )
+    return complete[agreed]
+
+
 def _fit_with_backups(model, dataset_fn, steps, own_dir, steps_per_epoch,
                       backup_every, keep, init_from, callbacks, verbose):
     prune_backups(own_dir, keep)
     step = 0
     history = {}
-    latest = latest_backup(own_dir)
+    latest = agreed_backup(model, own_dir)
     if latest is not None:
         state = restore_backup(model, latest)
         step, history = state["step"], state.get("history", {})
