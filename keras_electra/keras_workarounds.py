@@ -24,6 +24,13 @@ What is used, and why:
   encoder block has one dropout rate for attention probabilities and
   residual branches; ELECTRA needs them apart, and the Hugging Face weight
   map needs the sub-layers.
+- `WordPieceTokenizer._add_special_token` (how keras-hub's tokenizers
+  declare `[PAD]`, `[CLS]`, ...) and the optimizer's
+  `_get_variable_index` / `_use_weight_decay` (for the per-variable
+  rates and decay of `LayerwiseAdamW`): protected hooks for subclasses.
+- `MaskedLMHead`'s `_intermediate_dense`, `_intermediate_layer_norm` and
+  `_bias`: the generator head's weights for the Hugging Face map, for
+  copying a head, and for the unigram start of the vocabulary bias.
 - TensorFlow `fit()` under `MultiWorkerMirroredStrategy` (Keras 3.15):
   `_maybe_symbolic_build` reduces a dict batch, which the strategy rejects;
   the per-replica logs are reduced along an axis scalars do not have
@@ -167,6 +174,88 @@ def attention_sublayers(attention):
             f"{'-'.join(KERAS_VERSIONS)}."
         )
     return {n[1:]: getattr(attention, n) for n in names}
+
+
+def masked_lm_head_parts(head):
+    """The sub-layers and bias of a built `keras_hub.layers.MaskedLMHead`.
+
+    Returns `intermediate_dense`, `intermediate_layer_norm`, `bias` (a
+    variable) and `kernel` (the output projection of an untied head, else
+    `None`); keras-hub keeps them private. Used by the forward pass of
+    `ElectraMaskedLMHead` (which scores every position), the Hugging Face
+    weight map, copying a head and starting its bias from a unigram prior;
+    raises a `RuntimeError` naming the keras-hub version when one is gone.
+
+    Example:
+    ```python
+    import keras_hub
+    import numpy as np
+    embedding = keras_hub.layers.ReversibleEmbedding(10, 4)
+    head = keras_hub.layers.MaskedLMHead(token_embedding=embedding,
+                                         activation="softmax")
+    head(np.zeros((1, 3, 4), "float32"), mask_positions=np.zeros((1, 2)))
+    assert tuple(masked_lm_head_parts(head)["bias"].shape) == (10,)
+    ```
+    """
+    import keras_hub
+
+    names = ("_intermediate_dense", "_intermediate_layer_norm", "_bias")
+    missing = [n for n in names if getattr(head, n, None) is None]
+    if missing:
+        raise RuntimeError(
+            f"keras_hub.layers.MaskedLMHead has no {missing} (keras-hub "
+            f"{keras_hub.__version__}); keras_electra was written for "
+            f"keras-hub {'-'.join(KERAS_HUB_VERSIONS)}."
+        )
+    parts = {n[1:]: getattr(head, n) for n in names}
+    # The output kernel, when the head is not tied to an embedding.
+    parts["kernel"] = getattr(head, "_kernel", None)
+    return parts
+
+
+def register_special_token(tokenizer, token, name):
+    """Declare `token` as the tokenizer's `name` (`"pad_token"`, ...).
+
+    keras-hub tokenizers do it with their protected `_add_special_token`
+    (its own `BertTokenizer` does too); this keeps the call in one place.
+
+    Example:
+    ```python
+    import keras_hub
+    tokenizer = keras_hub.tokenizers.WordPieceTokenizer(
+        vocabulary=["[PAD]", "[UNK]", "a"], oov_token="[UNK]")
+    register_special_token(tokenizer, "[PAD]", "pad_token")
+    ```
+    """
+    tokenizer._add_special_token(token, name)
+
+
+def optimizer_variable_index(optimizer, variable):
+    """The index of `variable` in a built Keras optimizer's slot lists.
+
+    Example:
+    ```python
+    optimizer = keras.optimizers.Adam()
+    variable = keras.Variable([1.0])
+    optimizer.build([variable])
+    assert optimizer_variable_index(optimizer, variable) == 0
+    ```
+    """
+    return optimizer._get_variable_index(variable)
+
+
+def uses_weight_decay(optimizer, variable):
+    """Whether a Keras optimizer decays `variable` (not excluded by
+    `exclude_from_weight_decay`).
+
+    Example:
+    ```python
+    optimizer = keras.optimizers.AdamW()
+    optimizer.exclude_from_weight_decay(var_names=["bias"])
+    assert uses_weight_decay(optimizer, keras.Variable([1.0], name="kernel"))
+    ```
+    """
+    return optimizer._use_weight_decay(variable)
 
 
 def set_transformer_dropouts(layer, dropout, attention_dropout):
@@ -536,10 +625,25 @@ def verify():
     except RuntimeError as e:
         problems.append(str(e))
     try:
+        embedding = keras_hub.layers.ReversibleEmbedding(10, 8)
+        head = keras_hub.layers.MaskedLMHead(token_embedding=embedding)
+        head(keras.ops.zeros((1, 4, 8)),
+             mask_positions=keras.ops.zeros((1, 2), "int32"))
+        masked_lm_head_parts(head)
+    except RuntimeError as e:
+        problems.append(str(e))
+    try:
         with bounded_attention_mask_fill(-50.0), fused_self_attention():
             pass
     except (ImportError, RuntimeError) as e:
         problems.append(f"{e} {versions}")
+    for owner, name in (
+        (keras_hub.tokenizers.WordPieceTokenizer, "_add_special_token"),
+        (keras.optimizers.Optimizer, "_get_variable_index"),
+        (keras.optimizers.Optimizer, "_use_weight_decay"),
+    ):
+        if not hasattr(owner, name):
+            problems.append(f"{owner.__name__}.{name} is gone {versions}")
     if keras.backend.backend() == "tensorflow":
         optimizer = keras.optimizers.AdamW()
         for name in ("_clip_gradients", "_all_reduce_sum_gradients"):

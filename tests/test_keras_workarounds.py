@@ -46,6 +46,40 @@ def test_private_imports_live_in_the_workarounds_module():
     assert offenders == []
 
 
+def test_other_libraries_private_attributes_are_touched_in_one_module():
+    """An `obj._name` outside the workarounds module must be a name this
+    package defines (its own private helpers and attributes); anything else
+    is another library's private attribute (Keras' `_get_variable_index`,
+    keras-hub's `_bias`, ...) and belongs in `keras_workarounds`."""
+    trees = {path: ast.parse(path.read_text()) for _, path in _modules()}
+    own = set()
+    for tree in trees.values():
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+                own.add(node.name)
+            elif isinstance(node, ast.Name) and isinstance(node.ctx,
+                                                           ast.Store):
+                own.add(node.id)
+            elif isinstance(node, ast.Attribute) and isinstance(
+                node.ctx, ast.Store
+            ):
+                own.add(node.attr)
+            elif isinstance(node, ast.arg):
+                own.add(node.arg)
+            elif isinstance(node, ast.alias):
+                own.add(node.asname or node.name.split(".")[-1])
+    offenders = []
+    for path, tree in trees.items():
+        if path == WORKAROUNDS:
+            continue
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Attribute) and node.attr[:1] == "_"
+                    and node.attr[:2] != "__" and node.attr not in own):
+                offenders.append(
+                    f"{path.relative_to(PACKAGE)}:{node.lineno} .{node.attr}")
+    assert offenders == []
+
+
 def test_no_module_imports_a_module_that_imports_it_back():
     modules = dict(_modules())
 

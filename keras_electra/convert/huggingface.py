@@ -287,17 +287,19 @@ def _discriminator_entries(model):
 
 
 def _generator_entries(model):
-    head = model.lm_head
+    from keras_electra.keras_workarounds import masked_lm_head_parts
+
+    head = masked_lm_head_parts(model.lm_head)
     return [
         ("generator_predictions.dense.weight",
-         head._intermediate_dense.kernel, DENSE),
+         head["intermediate_dense"].kernel, DENSE),
         ("generator_predictions.dense.bias",
-         head._intermediate_dense.bias, COPY),
+         head["intermediate_dense"].bias, COPY),
         ("generator_predictions.LayerNorm.weight",
-         head._intermediate_layer_norm.gamma, COPY),
+         head["intermediate_layer_norm"].gamma, COPY),
         ("generator_predictions.LayerNorm.bias",
-         head._intermediate_layer_norm.beta, COPY),
-        ("generator_lm_head.bias", head._bias, COPY),
+         head["intermediate_layer_norm"].beta, COPY),
+        ("generator_lm_head.bias", head["bias"], COPY),
         ("generator_lm_head.weight",
          model.backbone.token_embedding.embeddings, TIED),
     ]

@@ -7,6 +7,7 @@ import keras_hub
 from keras_electra.api_export import keras_electra_export
 from keras_electra.keras_workarounds import in_safe_mode
 from keras_electra.keras_workarounds import preprocessing_function
+from keras_electra.keras_workarounds import register_special_token
 
 PAD, UNK, CLS, SEP, MASK = "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"
 # BERT order: the ids a freshly trained vocabulary gets.
@@ -144,14 +145,14 @@ class ElectraTokenizer(keras_hub.tokenizers.WordPieceTokenizer):
     ):
         if strip_accents is None:
             strip_accents = lowercase
-        self._add_special_token(PAD, "pad_token")
-        self._add_special_token(UNK, "unk_token")
-        self._add_special_token(CLS, "cls_token")
-        self._add_special_token(SEP, "sep_token")
-        self._add_special_token(MASK, "mask_token")
+        register_special_token(self, PAD, "pad_token")
+        register_special_token(self, UNK, "unk_token")
+        register_special_token(self, CLS, "cls_token")
+        register_special_token(self, SEP, "sep_token")
+        register_special_token(self, MASK, "mask_token")
         # Aliases that keras-hub preprocessors look for.
-        self._add_special_token(CLS, "start_token")
-        self._add_special_token(SEP, "end_token")
+        register_special_token(self, CLS, "start_token")
+        register_special_token(self, SEP, "end_token")
         kwargs.setdefault("oov_token", UNK)
         # Eager calls run tf-text too (not keras-hub's pure-Python WordPiece):
         # faster on batches, and the same code path as inside tf.data.

@@ -4,6 +4,7 @@ from keras import ops
 from keras_hub.layers import MaskedLMHead
 
 from keras_electra.api_export import keras_electra_export
+from keras_electra.keras_workarounds import masked_lm_head_parts
 
 
 @keras_electra_export
@@ -43,15 +44,16 @@ class ElectraMaskedLMHead(MaskedLMHead):
         return self._project(inputs)
 
     def _project(self, x):
-        x = self._intermediate_layer_norm(self._intermediate_dense(x))
+        parts = masked_lm_head_parts(self)
+        x = parts["intermediate_layer_norm"](parts["intermediate_dense"](x))
         if self.token_embedding:
             outputs = self.token_embedding(x, reverse=True)
         else:
-            outputs = ops.matmul(x, self._kernel)
+            outputs = ops.matmul(x, parts["kernel"])
         # The parent layer turns autocasting off, so inside a mixed-precision
         # model the float32 bias must be cast explicitly.
         outputs = ops.cast(outputs, self.compute_dtype)
-        outputs = outputs + ops.cast(self._bias, self.compute_dtype)
+        outputs = outputs + ops.cast(parts["bias"], self.compute_dtype)
         if self.activation is not None:
             outputs = self.activation(outputs)
         return outputs

@@ -5,6 +5,7 @@ import numpy as np
 from keras import ops
 
 from keras_electra.api_export import keras_electra_export
+from keras_electra.keras_workarounds import masked_lm_head_parts
 from keras_electra.layers.electra_embedding import electra_kernel_initializer
 from keras_electra.layers.electra_masked_lm_head import ElectraMaskedLMHead
 from keras_electra.models.electra_model import ElectraModel
@@ -96,7 +97,7 @@ class ElectraGenerator(ElectraModel):
             )
         if not np.all(np.isfinite(log_prior)):
             raise ValueError("`log_prior` holds NaN or infinite values.")
-        self.lm_head._bias.assign(log_prior)
+        masked_lm_head_parts(self.lm_head)["bias"].assign(log_prior)
 
     def call(self, inputs, training=None, mask=None):
         if isinstance(inputs, dict) and "mask_positions" in inputs:

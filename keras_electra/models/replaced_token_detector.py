@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from keras_electra.api_export import keras_electra_export
+from keras_electra.keras_workarounds import masked_lm_head_parts
 from keras_electra.layers.electra_masker import scatter_slots
 from keras_electra.layers.sampling import gumbel_max_sample
 from keras_electra.layers.sentence_order import swap_segments
@@ -492,9 +493,9 @@ def tie_generator_embeddings(generator, discriminator):
     for source, target in pairs:
         if source is not None:
             target.set_weights(source.get_weights())
-    for name in ("_intermediate_dense", "_intermediate_layer_norm"):
-        getattr(tied.lm_head, name).set_weights(
-            getattr(generator.lm_head, name).get_weights()
-        )
-    tied.lm_head._bias.assign(generator.lm_head._bias)
+    source = masked_lm_head_parts(generator.lm_head)
+    target = masked_lm_head_parts(tied.lm_head)
+    for name in ("intermediate_dense", "intermediate_layer_norm"):
+        target[name].set_weights(source[name].get_weights())
+    target["bias"].assign(source["bias"])
     return tied

@@ -21,6 +21,8 @@ import keras
 from keras import ops
 
 from keras_electra.api_export import keras_electra_export
+from keras_electra.keras_workarounds import optimizer_variable_index
+from keras_electra.keras_workarounds import uses_weight_decay
 from keras_electra.optimizers.electra_optimizer import NO_DECAY_VARIABLE_NAMES
 from keras_electra.optimizers.schedules import LinearWarmupLinearDecay
 
@@ -182,7 +184,7 @@ class LayerwiseAdamW(keras.optimizers.Adam):
             for v in var_list
         ]
         self._decays = [
-            bool(self.decoupled_weight_decay) and self._use_weight_decay(v)
+            bool(self.decoupled_weight_decay) and uses_weight_decay(self, v)
             for v in var_list
         ]
 
@@ -197,7 +199,7 @@ class LayerwiseAdamW(keras.optimizers.Adam):
         return float(self.learning_rate_multipliers.get(variable.path, 1.0))
 
     def update_step(self, gradient, variable, learning_rate):
-        index = self._get_variable_index(variable)
+        index = optimizer_variable_index(self, variable)
         learning_rate = ops.multiply(
             ops.cast(learning_rate, variable.dtype), self._multipliers[index]
         )
