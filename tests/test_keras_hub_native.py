@@ -290,3 +290,23 @@ def test_hf_and_kaggle_handles_load_from_the_local_cache(
         ElectraTextClassifier.from_preset(
             "kaggle://someone/electra/keras/tiny/2"
         )
+
+
+def test_empty_and_mismatched_raw_inputs_are_named():
+    model = _tiny_classifier()
+    with pytest.raises(ValueError, match=r"ElectraTextClassifier.fit\(\) "
+                       "received no examples"):
+        model.fit([], [], verbose=0)
+    with pytest.raises(ValueError, match=r"predict\(\) received no examples"):
+        model.predict([], verbose=0)
+    with pytest.raises(ValueError, match=r"received 3 examples but 2 labels"):
+        model.fit(TEXTS, [0, 1], verbose=0)
+    with pytest.raises(ValueError, match="pair of inputs of 3 and 1"):
+        model.predict((TEXTS, ["a pair"]), verbose=0)
+    qa = ElectraQuestionAnswerer.from_preset("electra_tiny")
+    with pytest.raises(ValueError, match=r"ElectraQuestionAnswerer.predict"
+                       r"\(\) received no examples"):
+        qa.predict(([], []), verbose=0)
+    with pytest.raises(ValueError, match=r"Context 1 \(question 'Why\?'\) is "
+                       "empty"):
+        qa.predict((["Who?", "Why?"], ["Call me Ishmael.", "  "]), verbose=0)

@@ -11,6 +11,7 @@ from keras_electra.models.electra_model import ElectraPresetMixin
 from keras_electra.models.electra_model import LazyClass
 from keras_electra.models.electra_model import build_optimizer
 from keras_electra.models.electra_model import deserialize_dtype
+from keras_electra.models.raw_inputs import check_examples
 from keras_electra.models.raw_inputs import has_strings
 from keras_electra.models.raw_inputs import is_dataset
 
@@ -84,6 +85,7 @@ class ElectraTask(ElectraPresetMixin):
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto",
             callbacks=None, validation_split=0.0, validation_data=None,
             shuffle=True, sample_weight=None, **kwargs):
+        check_examples(self, "fit", x, y)
         build_optimizer(self)
         if not has_strings(x):
             return keras.Model.fit(
@@ -111,6 +113,7 @@ class ElectraTask(ElectraPresetMixin):
 
     def evaluate(self, x=None, y=None, batch_size=None, sample_weight=None,
                  **kwargs):
+        check_examples(self, "evaluate", x, y)
         if not has_strings(x):
             return keras.Model.evaluate(
                 self, x, y, batch_size=batch_size,
@@ -127,6 +130,7 @@ class ElectraTask(ElectraPresetMixin):
         )
 
     def predict(self, x, batch_size=None, **kwargs):
+        check_examples(self, "predict", x)
         if not has_strings(x):
             self.check_inputs(x)
             return keras.Model.predict(self, x, batch_size=batch_size,

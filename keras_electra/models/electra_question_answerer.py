@@ -10,6 +10,7 @@ from keras_electra.layers.electra_embedding import electra_kernel_initializer
 from keras_electra.models.electra_classifier import ElectraTask
 from keras_electra.models.electra_model import LazyClass
 from keras_electra.models.electra_model import build_optimizer
+from keras_electra.models.raw_inputs import check_examples
 from keras_electra.models.raw_inputs import has_strings
 from keras_electra.models.raw_inputs import is_dataset
 
@@ -209,6 +210,14 @@ class ElectraQuestionAnswerer(ElectraTask, keras_hub.models.Task):
                 answers = [answers]
         questions = [str(q) for q in questions]
         contexts = [str(c) for c in contexts]
+        check_examples(self, "fit/evaluate" if with_labels else "predict",
+                       (questions, contexts), answers)
+        for index, context in enumerate(contexts):
+            if not context.strip():
+                raise ValueError(
+                    f"Context {index} (question {questions[index]!r}) is "
+                    "empty; an extractive answer needs passage text."
+                )
         if with_labels and answers is None:
             raise ValueError(
                 "ElectraQuestionAnswerer.fit()/evaluate() on raw text needs "
@@ -231,6 +240,7 @@ class ElectraQuestionAnswerer(ElectraTask, keras_hub.models.Task):
         return inputs, labels
 
     def fit(self, x=None, y=None, validation_data=None, **kwargs):
+        check_examples(self, "fit", x, y)
         build_optimizer(self)
         x, y = self._raw_xy(x, y)
         if isinstance(validation_data, (tuple, list)) and (
@@ -241,6 +251,7 @@ class ElectraQuestionAnswerer(ElectraTask, keras_hub.models.Task):
                                **kwargs)
 
     def evaluate(self, x=None, y=None, **kwargs):
+        check_examples(self, "evaluate", x, y)
         x, y = self._raw_xy(x, y)
         return keras.Model.evaluate(self, x, y, **kwargs)
 
@@ -268,6 +279,7 @@ class ElectraQuestionAnswerer(ElectraTask, keras_hub.models.Task):
         assert answer["text"] in "Call me Ishmael."
         ```
         """
+        check_examples(self, "predict", x)
         kwargs = dict(batch_size=batch_size, verbose=verbose, steps=steps,
                       callbacks=callbacks)
         if not has_strings(x):

@@ -61,3 +61,49 @@ def has_strings(x):
     except TypeError:
         return False
     return any(_is_string_leaf(leaf) for leaf in leaves[:1] + leaves[-1:])
+
+
+def _length(value):
+    if isinstance(value, (str, bytes)):
+        return 1
+    if isinstance(value, (list, np.ndarray)):
+        return len(value)
+    return None
+
+
+def check_examples(model, method, x, y=None):
+    """Refuse empty raw inputs and inputs and labels of different counts.
+
+    Raw inputs are a list (or array) of examples, one string, or a
+    `(first, second)` pair of such lists; token-id dicts and datasets are
+    not checked. The `ValueError` names the model, the method and both
+    counts (Keras would otherwise fail deep inside with an unrelated
+    message).
+
+    Example:
+    ```python
+    try:
+        check_examples(object(), "fit", [], [])
+    except ValueError as e:
+        assert "no examples" in str(e)
+    ```
+    """
+    where = f"{type(model).__name__}.{method}()"
+    count = _length(x)
+    if isinstance(x, tuple) and len(x) == 2:
+        first, second = map(_length, x)
+        if first is not None and second is not None:
+            if first != second:
+                raise ValueError(
+                    f"{where} received a pair of inputs of {first} and "
+                    f"{second} examples; both parts need one entry per "
+                    "example."
+                )
+            count = first
+    if count == 0:
+        raise ValueError(f"{where} received no examples: `x` is empty.")
+    labels = _length(y) if not isinstance(y, (str, bytes)) else None
+    if count is not None and labels is not None and labels != count:
+        raise ValueError(
+            f"{where} received {count} examples but {labels} labels (`y`)."
+        )
