@@ -370,6 +370,10 @@ def test_finetune_on_two_replicas(encoder, tmp_path):
     for result in results.values():
         loss = result["history"]["loss"]
         assert loss[-1] < loss[0], loss
-    # Same data order and steps; only the replicas' dropout draws differ.
-    np.testing.assert_allclose(results["two"]["history"]["loss"],
-                               results["one"]["history"]["loss"], rtol=0.1)
+    # The first epoch sees the same batches (split in two halves) and
+    # differs by the replicas' dropout draws only; later epochs reshuffle,
+    # and MirroredStrategy opens the dataset once more than one device does,
+    # so they see other orders.
+    np.testing.assert_allclose(results["two"]["history"]["loss"][0],
+                               results["one"]["history"]["loss"][0],
+                               rtol=0.03)
