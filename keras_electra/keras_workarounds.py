@@ -149,6 +149,22 @@ def transformer_sublayers(layer):
     return {name[1:]: getattr(layer, name) for name in TRANSFORMER_ATTRIBUTES}
 
 
+def _private_parts(owner, names, where):
+    """`{name without "_": attribute}`, or a `RuntimeError` naming the
+    missing ones and the installed versions."""
+    import keras_hub
+
+    missing = [n for n in names if getattr(owner, n, None) is None]
+    if missing:
+        raise RuntimeError(
+            f"{where} has no {missing} (Keras {keras.__version__}, keras-hub "
+            f"{keras_hub.__version__}); keras_electra was written for Keras "
+            f"{'-'.join(KERAS_VERSIONS)}, keras-hub "
+            f"{'-'.join(KERAS_HUB_VERSIONS)}."
+        )
+    return {n[1:]: getattr(owner, n) for n in names}
+
+
 def attention_sublayers(attention):
     """The projections of a built `keras.layers.MultiHeadAttention`.
 
@@ -166,14 +182,7 @@ def attention_sublayers(attention):
     ```
     """
     names = ("_query_dense", "_key_dense", "_value_dense", "_output_dense")
-    missing = [n for n in names if getattr(attention, n, None) is None]
-    if missing:
-        raise RuntimeError(
-            f"keras.layers.MultiHeadAttention has no {missing} (Keras "
-            f"{keras.__version__}); keras_electra was written for Keras "
-            f"{'-'.join(KERAS_VERSIONS)}."
-        )
-    return {n[1:]: getattr(attention, n) for n in names}
+    return _private_parts(attention, names, "keras.layers.MultiHeadAttention")
 
 
 def masked_lm_head_parts(head):
@@ -197,17 +206,8 @@ def masked_lm_head_parts(head):
     assert tuple(masked_lm_head_parts(head)["bias"].shape) == (10,)
     ```
     """
-    import keras_hub
-
     names = ("_intermediate_dense", "_intermediate_layer_norm", "_bias")
-    missing = [n for n in names if getattr(head, n, None) is None]
-    if missing:
-        raise RuntimeError(
-            f"keras_hub.layers.MaskedLMHead has no {missing} (keras-hub "
-            f"{keras_hub.__version__}); keras_electra was written for "
-            f"keras-hub {'-'.join(KERAS_HUB_VERSIONS)}."
-        )
-    parts = {n[1:]: getattr(head, n) for n in names}
+    parts = _private_parts(head, names, "keras_hub.layers.MaskedLMHead")
     # The output kernel, when the head is not tied to an embedding.
     parts["kernel"] = getattr(head, "_kernel", None)
     return parts
