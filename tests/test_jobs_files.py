@@ -17,6 +17,10 @@ import importlib.metadata
 import json
 import os
 
+import subprocess
+import sys
+
+import keras
 import numpy as np
 import pytest
 
@@ -24,9 +28,6 @@ from test_reliability import VOCAB
 from test_reliability import cli
 from test_reliability import tf_only
 from test_reliability import vocabulary_size
-
-pytestmark = tf_only
-
 
 @pytest.fixture(scope="module")
 def encoder(tmp_path_factory):
@@ -92,6 +93,7 @@ def _pad(x, sequence_length):
     return {k: np.asarray(v)[:, :sequence_length] for k, v in x.items()}
 
 
+@tf_only
 def test_classifier_from_csv_and_tsv(encoder, tmp_path):
     from keras_electra.data import ROTTEN_TOMATOES_LABELS
     from keras_electra.data import load_rotten_tomatoes
@@ -170,6 +172,7 @@ def _wnut():
     return sentences
 
 
+@tf_only
 def test_tagger_from_conll_wnut16(encoder, tmp_path):
     from keras_electra.metrics import entity_scores
 
@@ -255,6 +258,7 @@ def _squad_file(path, lines, numbers, unanswerable=()):
     return path
 
 
+@tf_only
 def test_question_answerer_from_squad_json(encoder, tmp_path):
     from keras_electra.metrics import squad_evaluate
 
@@ -297,6 +301,7 @@ def test_question_answerer_from_squad_json(encoder, tmp_path):
     _export_matches_keras(model, x, 64)
 
 
+@tf_only
 def test_embedder_pairs_index_and_search(encoder, tmp_path):
     from keras_electra.data import load_bbc_news
 
@@ -347,6 +352,7 @@ def test_embedder_pairs_index_and_search(encoder, tmp_path):
     _export_matches_keras(model, x, 64, key="logits")
 
 
+@tf_only
 def test_finetune_on_two_replicas(encoder, tmp_path):
     """`finetune --strategy mirrored --devices 2` (two logical CPUs) splits
     the global batch across two replicas and trains as one device does."""
@@ -377,3 +383,29 @@ def test_finetune_on_two_replicas(encoder, tmp_path):
     np.testing.assert_allclose(results["two"]["history"]["loss"][0],
                                results["one"]["history"]["loss"][0],
                                rtol=0.03)
+
+
+@pytest.mark.multibackend
+@pytest.mark.skipif(keras.config.backend() != "jax",
+                    reason="JAX's data-parallel distribution")
+def test_finetune_data_parallel_on_jax(encoder, tmp_path):
+    """`KERAS_BACKEND=jax keras-electra finetune --strategy data_parallel`
+    trains on a two-device mesh (two host CPUs)."""
+    path = tmp_path / "train.jsonl"
+    with open(path, "w") as f:
+        for i in range(48):
+            word, label = [("good", "pos"), ("bad", "neg")][i % 2]
+            f.write(json.dumps({"text": f"film {i} was {word}",
+                                "label": label}) + "\n")
+    env = dict(os.environ, KERAS_BACKEND="jax", TF_CPP_MIN_LOG_LEVEL="3",
+               XLA_FLAGS="--xla_force_host_platform_device_count=2")
+    out = subprocess.run(
+        [sys.executable, "-m", "keras_electra.cli", "finetune", "--model",
+         str(encoder), "--output", str(tmp_path / "clf"), "--train",
+         str(path), "--epochs", "2", "--batch-size", "8",
+         "--sequence-length", "16", "--strategy", "data_parallel"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    result = _json_out(out)
+    assert result["replicas"] == 2
+    assert np.isfinite(result["history"]["loss"]).all()
+    assert (tmp_path / "clf" / "task.json").exists()
