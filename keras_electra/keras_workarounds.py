@@ -67,10 +67,6 @@ TRANSFORMER_ATTRIBUTES = (
 )
 
 
-def _version(text):
-    return tuple(int(part) for part in text.split(".")[:2] if part.isdigit())
-
-
 def flatten_layers(layer, include_self=True, recursive=True):
     """All sub-layers of `layer` (Keras' own walk, `Layer._flatten_layers`).
 

@@ -41,10 +41,6 @@ def _is_cjk(char):
     return any(low <= code <= high for low, high in _CJK_RANGES)
 
 
-def _is_delimiter(char):
-    return char in _WHITESPACE or unicodedata.category(char) in ("Cc", "Cf")
-
-
 def _is_punctuation(char):
     code = ord(char)
     if 33 <= code <= 47 or 58 <= code <= 64 or 91 <= code <= 96:

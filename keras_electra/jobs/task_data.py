@@ -112,17 +112,3 @@ def _load_csv_task(path, split, seed, label_names=None):
     texts = [rows[i][1] for i in index]
     labels = np.asarray([index_of[str(rows[i][2])] for i in index], "int64")
     return texts, labels, list(label_names)
-
-
-def _classification_dataset(
-    preprocessor, texts, labels, batch_size, shuffle=False, seed=0
-):
-    import tensorflow as tf
-
-    ds = tf.data.Dataset.from_tensor_slices((list(texts), labels))
-    if shuffle:
-        ds = ds.shuffle(len(texts), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.batch(batch_size).map(
-        lambda x, y: preprocessor(x, y), num_parallel_calls=tf.data.AUTOTUNE
-    )
-    return ds.prefetch(tf.data.AUTOTUNE)
