@@ -81,9 +81,21 @@ class JobConfig:
     required = ()
 
     @classmethod
+    def _help_order(cls):
+        """The fields, the job's own first, then those of its bases."""
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        ordered = []
+        for klass in cls.__mro__:
+            for name in getattr(klass, "__annotations__", {}):
+                if name in fields and fields[name] not in ordered:
+                    ordered.append(fields[name])
+        return ordered
+
+    @classmethod
     def add_arguments(cls, parser):
-        """Add one flag per field to an `argparse` parser."""
-        for field in dataclasses.fields(cls):
+        """Add one flag per field to an `argparse` parser (the job's own
+        fields first, then shared ones such as the distribution flags)."""
+        for field in cls._help_order():
             meta = field.metadata
             if "argparse" not in meta:
                 continue
