@@ -199,13 +199,6 @@ def _evaluate_file(config):
     for key in ("accuracy", "f1", "exact_match", "recall_at_1"):
         if key in scores:
             result[key] = scores[key]
-    if head == "tagger":  # word-level tag confusion, beside entity scores
-        predicted = [p["tags"] for p in heads.predict(
-            head, model, rows, names, config.batch_size)]
-        scores.update({k: v for k, v in heads.classification_scores(
-            [t for s in rows.targets for t in s],
-            [t for s in predicted for t in s], names).items()
-            if k in ("confusion_matrix", "labels")})
     return head, result
 
 

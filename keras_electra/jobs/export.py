@@ -1,10 +1,10 @@
 """The `export` job: SavedModel (TF Serving) and LiteRT files."""
 
 import dataclasses
-import json
 import os
 
 from keras_electra.data.tokenizer_config import load_tokenizer
+from keras_electra.jobs.evaluate import load_labels
 from keras_electra.jobs.options import JobConfig
 from keras_electra.jobs.options import option
 from keras_electra.jobs.options import require_tensorflow
@@ -89,12 +89,10 @@ def run_export(
         artifacts[path] = _folder_size(path)
     if "tflite" in formats:
         labels = None
-        labels_file = os.path.join(model_dir, "labels.json")
         if export.tflite_metadata.metadata_kind(model, metadata) == (
             "classifier"
-        ) and os.path.exists(labels_file):
-            with open(labels_file, encoding="utf-8") as f:
-                labels = json.load(f).get("labels")
+        ):
+            _, labels = load_labels(model_dir)
         texts = None
         if "full_int8" in quantizations:
             texts, _, _ = load_task(calibration_task, "train")

@@ -266,11 +266,13 @@ def score(head, rows, predictions, names, k=5):
     if head == "tagger":
         gold = rows.targets
         predicted = [p["tags"] for p in predictions]
-        correct = sum(g == p for gs, ps in zip(gold, predicted)
-                      for g, p in zip(gs, ps))
-        total = sum(len(g) for g in gold)
-        return {"token_accuracy": correct / total,
-                **metrics.entity_scores(gold, predicted)}
+        # Word-level tag scores, beside the entity-level ones.
+        tags = classification_scores([t for s in gold for t in s],
+                                     [t for s in predicted for t in s], names)
+        return {"token_accuracy": tags["accuracy"],
+                **metrics.entity_scores(gold, predicted),
+                "confusion_matrix": tags["confusion_matrix"],
+                "labels": tags["labels"]}
     if head == "qa":
         return metrics.squad_evaluate(
             {p["id"]: p["answer"] for p in predictions},
