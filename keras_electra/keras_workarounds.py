@@ -18,12 +18,6 @@ What is used, and why:
   own preprocessors do.
 - `serialization_lib.in_safe_mode()`: whether a `.keras` file is being
   loaded in safe mode (a tokenizer config must not then read files).
-- `TransformerEncoder` sub-layers (`_self_attention_layer`, its
-  `_dropout`, `_self_attention_dropout`, `_feedforward_*`) and the
-  projections of `MultiHeadAttention` (`_query_dense`, ...): keras-hub's
-  encoder block has one dropout rate for attention probabilities and
-  residual branches; ELECTRA needs them apart, and the Hugging Face weight
-  map needs the sub-layers.
 - `WordPieceTokenizer._add_special_token` (how keras-hub's tokenizers
   declare `[PAD]`, `[CLS]`, ...) and the optimizer's
   `_get_variable_index` / `_use_weight_decay` (for the per-variable
@@ -39,32 +33,17 @@ What is used, and why:
   global-norm clipping of the all-reduced gradients across replicas, as
   one device would clip them.
 
-- LiteRT export (`keras_electra.export.tflite`): while a model is traced
-  for conversion, `fused_self_attention` replaces `MultiHeadAttention.call`
-  (one fused query/key/value product, additive mask: fewer ops for
-  XNNPACK), and `bounded_attention_mask_fill` the two private helpers
-  that give masked attention scores their fill (a finite fill keeps full
-  int8 calibration ranges tight). Both undo themselves on exit.
+Attention is computed by keras_electra's own `ElectraSelfAttention`
+(`keras_electra.layers`), whose export options replaced the patches of
+`MultiHeadAttention.call` and of Keras' mask fill that used to live here.
 """
 
-import contextlib
 import types
 
 import keras
 
 KERAS_VERSIONS = ("3.10", "3.15")
 KERAS_HUB_VERSIONS = ("0.21", "0.32")
-
-# Private attributes of a built keras_hub TransformerEncoder used here.
-TRANSFORMER_ATTRIBUTES = (
-    "_self_attention_layer",
-    "_self_attention_layer_norm",
-    "_self_attention_dropout",
-    "_feedforward_intermediate_dense",
-    "_feedforward_output_dense",
-    "_feedforward_layer_norm",
-    "_feedforward_dropout",
-)
 
 
 def flatten_layers(layer, include_self=True, recursive=True):
@@ -114,37 +93,6 @@ def in_safe_mode():
     return serialization_lib.in_safe_mode()
 
 
-def transformer_sublayers(layer):
-    """The sub-layers of a built keras-hub `TransformerEncoder`, by name.
-
-    Returns a dict from the names in `TRANSFORMER_ATTRIBUTES` without their
-    leading underscore (`"self_attention_layer"`, ...). Raises a
-    `RuntimeError` naming the Keras and keras-hub versions when one is
-    missing.
-
-    Example:
-    ```python
-    import keras_hub
-    layer = keras_hub.layers.TransformerEncoder(64, 2)
-    layer.build((None, 8, 32))
-    parts = transformer_sublayers(layer)
-    assert parts["feedforward_output_dense"].units == 32
-    ```
-    """
-    missing = [name for name in TRANSFORMER_ATTRIBUTES
-               if getattr(layer, name, None) is None]
-    if missing:
-        import keras_hub
-
-        raise RuntimeError(
-            f"keras-hub's TransformerEncoder has no {missing} (keras-hub "
-            f"{keras_hub.__version__}, Keras {keras.__version__}); "
-            "keras_electra was written for keras-hub "
-            f"{'-'.join(KERAS_HUB_VERSIONS)}."
-        )
-    return {name[1:]: getattr(layer, name) for name in TRANSFORMER_ATTRIBUTES}
-
-
 def _private_parts(owner, names, where):
     """`{name without "_": attribute}`, or a `RuntimeError` naming the
     missing ones and the installed versions."""
@@ -159,26 +107,6 @@ def _private_parts(owner, names, where):
             f"{'-'.join(KERAS_HUB_VERSIONS)}."
         )
     return {n[1:]: getattr(owner, n) for n in names}
-
-
-def attention_sublayers(attention):
-    """The projections of a built `keras.layers.MultiHeadAttention`.
-
-    Returns `query_dense`, `key_dense`, `value_dense` and `output_dense`
-    (Keras keeps them private); raises a `RuntimeError` naming the Keras
-    version when one is missing.
-
-    Example:
-    ```python
-    import numpy as np
-    attention = keras.layers.MultiHeadAttention(2, 4)
-    x = np.zeros((1, 3, 8), "float32")
-    attention(x, x)
-    assert attention_sublayers(attention)["output_dense"] is not None
-    ```
-    """
-    names = ("_query_dense", "_key_dense", "_value_dense", "_output_dense")
-    return _private_parts(attention, names, "keras.layers.MultiHeadAttention")
 
 
 def masked_lm_head_parts(head):
@@ -252,34 +180,6 @@ def uses_weight_decay(optimizer, variable):
     ```
     """
     return optimizer._use_weight_decay(variable)
-
-
-def set_transformer_dropouts(layer, dropout, attention_dropout):
-    """Give a built `TransformerEncoder` two dropout rates.
-
-    `attention_dropout` goes to the attention probabilities, `dropout` to
-    the residual branches (the block was built with the larger one).
-
-    Example:
-    ```python
-    import keras_hub
-    layer = keras_hub.layers.TransformerEncoder(64, 2, dropout=0.1)
-    layer.build((None, 8, 32))
-    set_transformer_dropouts(layer, 0.1, 0.0)
-    assert transformer_sublayers(layer)["self_attention_layer"].dropout == 0
-    ```
-    """
-    parts = transformer_sublayers(layer)
-    attention = parts["self_attention_layer"]
-    if getattr(attention, "_dropout_layer", None) is None:
-        raise RuntimeError(
-            "keras.layers.MultiHeadAttention has no `_dropout_layer` (Keras "
-            f"{keras.__version__}); attention_dropout cannot be set."
-        )
-    attention._dropout = float(attention_dropout)
-    attention._dropout_layer.rate = float(attention_dropout)
-    parts["self_attention_dropout"].rate = float(dropout)
-    parts["feedforward_dropout"].rate = float(dropout)
 
 
 def multi_worker_fit(model, dataset):
@@ -369,219 +269,6 @@ def clip_after_all_reduce(optimizer):
     return optimizer
 
 
-@contextlib.contextmanager
-def bounded_attention_mask_fill(fill=-50.0):
-    """Trace Keras attention with a finite fill for masked scores.
-
-    Inside the context, Keras' attention masking (`keras.layers.Softmax`,
-    used by attention layers with dropout, and the TensorFlow backend's
-    `ops.dot_product_attention`, used without) fills masked scores with
-    `fill` instead of -1e9 or -0.7 x the float32 maximum. Only graphs traced
-    inside the context are affected.
-
-    Example:
-    ```python
-    import numpy as np
-    import keras
-    softmax = keras.layers.Softmax()
-    x, mask = np.zeros((1, 3), "float32"), np.array([[1, 1, 0]], bool)
-    with bounded_attention_mask_fill(-50.0):
-        y = softmax(x, mask=mask)
-    assert float(y[0, 2]) < 1e-20
-    ```
-    """
-    import tensorflow as tf
-    from keras.src.backend.tensorflow import nn as tf_nn_module
-    from keras.src.layers.activations import softmax as softmax_module
-
-    # Attention layers with dropout mask through `keras.layers.Softmax`;
-    # without dropout, through the TensorFlow backend's
-    # `ops.dot_product_attention` (fill -0.7 x float32 max).
-    patches = [
-        (softmax_module, "_large_negative_number", lambda dtype: fill),
-        (
-            tf_nn_module,
-            "_get_large_negative",
-            lambda dtype: tf.constant(fill, dtype=dtype),
-        ),
-    ]
-    originals = []
-    for module, name, _ in patches:
-        if not hasattr(module, name):
-            raise RuntimeError(
-                f"This Keras version has no `{module.__name__}.{name}`; "
-                "full-int8 export needs it to bound the attention mask "
-                "fill. Use quantization='dynamic_int8' or a tested Keras "
-                f"version (installed: {_keras_version()}; tested: 3.15)."
-            )
-        originals.append(getattr(module, name))
-    for module, name, replacement in patches:
-        setattr(module, name, replacement)
-    try:
-        yield
-    finally:
-        for (module, name, _), original in zip(patches, originals):
-            setattr(module, name, original)
-
-
-# Masked attention scores get this added in the fused graph: exp() of it
-# underflows to exactly 0 in float32, as Keras' own -1e9 fill does.
-FUSED_ATTENTION_MASK_FILL = -1e9
-
-
-@contextlib.contextmanager
-def fused_self_attention(mask_fill=FUSED_ATTENTION_MASK_FILL):
-    """Trace Keras self-attention with one fused query/key/value projection.
-
-    Inside the context, every `keras.layers.MultiHeadAttention` that runs
-    plain self-attention in inference (the same tensor object as query and
-    value, no gate, no causal or sliding-window mask, no returned scores,
-    no dropout at work) computes its query, key and value with ONE matrix
-    product against the three kernels concatenated, splits the result,
-    and applies the padding mask by adding `mask_fill` to the scores of
-    masked keys instead of selecting. The arithmetic is the same (float32
-    outputs agree with Keras to ~1e-7); what changes is the traced graph:
-    for a LiteRT file, 3 fully connected ops become 1 per block and the
-    `SELECT_V2` ops that split XNNPACK into many partitions disappear, so
-    dynamic-int8 inference runs faster (ELECTRA-Small, 2 threads: see
-    benchmarks/RESULTS_export.md). Any other use of the layer is traced
-    by Keras' own code. Only graphs traced inside the context are
-    affected; nothing is changed in the model or its weights. The context
-    yields a list that receives the layer name of each call it fused (one
-    entry per attention block traced).
-
-    Args:
-        mask_fill: float. Added to the attention scores of masked keys.
-            Defaults to `-1e9`.
-
-    Example:
-    ```python
-    import numpy as np
-    import keras
-    layer = keras.layers.MultiHeadAttention(num_heads=2, key_dim=4)
-    x = keras.ops.convert_to_tensor(np.random.rand(1, 3, 8), "float32")
-    mask = np.array([[[1, 1, 0]] * 3], bool)
-    expected = layer(x, x, attention_mask=mask)
-    with fused_self_attention() as fused_layers:
-        fused = layer(x, x, attention_mask=mask)
-    np.testing.assert_allclose(fused, expected, atol=1e-6)
-    assert fused_layers == [layer.name]
-    ```
-    """
-    from keras.src.layers.attention import multi_head_attention
-
-    layer_class = multi_head_attention.MultiHeadAttention
-    original = layer_class.call
-    for name in ("_compute_attention", "_compute_attention_mask"):
-        if not hasattr(layer_class, name):
-            raise RuntimeError(
-                f"This Keras version's MultiHeadAttention has no `{name}`; "
-                "the fused attention export needs it. Export with "
-                f"fuse_attention=False (installed Keras: {_keras_version()}; "
-                "tested: 3.15)."
-            )
-    fused_layers = []
-
-    def call(self, query, value, key=None, query_mask=None,
-             value_mask=None, key_mask=None, attention_mask=None,
-             return_attention_scores=False, training=None,
-             use_causal_mask=False):
-        if not _fusable(self, query, value, key, query_mask, value_mask,
-                        key_mask, return_attention_scores, training,
-                        use_causal_mask):
-            return original(
-                self, query, value, key=key, query_mask=query_mask,
-                value_mask=value_mask, key_mask=key_mask,
-                attention_mask=attention_mask,
-                return_attention_scores=return_attention_scores,
-                training=training, use_causal_mask=use_causal_mask,
-            )
-        fused_layers.append(self.name)
-        return _fused_attention(self, query, attention_mask, mask_fill)
-
-    layer_class.call = call
-    try:
-        yield fused_layers
-    finally:
-        layer_class.call = original
-
-
-# Set by `MultiHeadAttention.__init__` and `build()`.
-_MHA_INSTANCE_ATTRIBUTES = (
-    "_query_dense", "_key_dense", "_value_dense", "_output_dense",
-    "_inverse_sqrt_key_dim", "_attention_axes",
-)
-_PROJECTION_EQUATION = "abc,cde->abde"
-
-
-def _fusable(layer, query, value, key, query_mask, value_mask, key_mask,
-             return_attention_scores, training, use_causal_mask):
-    from keras.src import backend
-    from keras.src.layers.attention import multi_head_attention
-
-    if query is not value or (key is not None and key is not value):
-        return False
-    if not all(hasattr(layer, name) for name in _MHA_INSTANCE_ATTRIBUTES):
-        return False
-    if (return_attention_scores or use_causal_mask
-            or getattr(layer, "_use_gate", False)
-            or getattr(layer, "_sliding_window", None) is not None):
-        return False
-    if training and getattr(layer, "_dropout", 0.0) > 0:
-        return False
-    if any(m is not None for m in (query_mask, value_mask, key_mask)):
-        return False
-    if backend.get_keras_mask(query) is not None:
-        return False
-    if (type(layer)._compute_attention
-            is not multi_head_attention.MultiHeadAttention._compute_attention):
-        return False
-    if len(query.shape) != 3 or tuple(layer._attention_axes) != (1,):
-        return False
-    projections = (layer._query_dense, layer._key_dense, layer._value_dense)
-    if any(getattr(p, "equation", None) != _PROJECTION_EQUATION
-           for p in projections):
-        return False
-    shapes = {tuple(p.kernel.shape) for p in projections}
-    with_bias = {p.bias is not None for p in projections}
-    return len(shapes) == 1 and len(with_bias) == 1
-
-
-def _fused_attention(layer, x, attention_mask, mask_fill):
-    from keras import ops
-
-    projections = (layer._query_dense, layer._key_dense, layer._value_dense)
-    dtype = x.dtype
-    # [hidden, 3 x heads, head_dim]: one matrix product for the three.
-    kernel = ops.concatenate(
-        [ops.cast(p.kernel, dtype) for p in projections], axis=1
-    )
-    qkv = ops.einsum(_PROJECTION_EQUATION, x, kernel)
-    if projections[0].bias is not None:
-        qkv = qkv + ops.concatenate(
-            [ops.cast(p.bias, dtype) for p in projections], axis=0
-        )
-    # [batch, 3 x heads, length, head_dim], split into query, key, value.
-    qkv = ops.transpose(qkv, (0, 2, 1, 3))
-    query, key, value = ops.split(qkv, 3, axis=1)
-    query = query * ops.cast(layer._inverse_sqrt_key_dim, dtype)
-    scores = ops.einsum("bnth,bnsh->bnts", query, key)
-    attention_mask = layer._compute_attention_mask(
-        x, x, attention_mask=attention_mask
-    )
-    if attention_mask is not None:
-        keep = ops.cast(ops.expand_dims(attention_mask, 1), scores.dtype)
-        scores = scores + (1.0 - keep) * ops.cast(mask_fill, scores.dtype)
-    probabilities = ops.softmax(scores, axis=-1)
-    output = ops.matmul(probabilities, value)
-    output = ops.transpose(output, (0, 2, 1, 3))
-    return layer._output_dense(output)
-
-
-def _keras_version():
-    return keras.__version__
-
-
 def verify():
     """Check that every private piece used here is still where it was.
 
@@ -612,14 +299,6 @@ def verify():
         in_safe_mode()
     except (ImportError, AttributeError) as e:
         problems.append(f"{e} {versions}")
-    layer = keras_hub.layers.TransformerEncoder(8, 2, dropout=0.1)
-    layer.build((None, 4, 8))
-    try:
-        set_transformer_dropouts(layer, 0.1, 0.0)
-        layer(keras.ops.zeros((1, 4, 8)))
-        attention_sublayers(transformer_sublayers(layer)["self_attention_layer"])
-    except RuntimeError as e:
-        problems.append(str(e))
     try:
         embedding = keras_hub.layers.ReversibleEmbedding(10, 8)
         head = keras_hub.layers.MaskedLMHead(token_embedding=embedding)
@@ -628,11 +307,6 @@ def verify():
         masked_lm_head_parts(head)
     except RuntimeError as e:
         problems.append(str(e))
-    try:
-        with bounded_attention_mask_fill(-50.0), fused_self_attention():
-            pass
-    except (ImportError, RuntimeError) as e:
-        problems.append(f"{e} {versions}")
     for owner, name in (
         (keras_hub.tokenizers.WordPieceTokenizer, "_add_special_token"),
         (keras.optimizers.Optimizer, "_get_variable_index"),

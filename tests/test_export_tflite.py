@@ -241,61 +241,6 @@ def test_fuse_attention_can_be_forced_either_way(tmp_path):
             TFLiteRunner(path).predict(x)["logits"], expected, atol=atol)
 
 
-@pytest.mark.parametrize("dropout", [0.0, 0.1])
-def test_fused_self_attention_matches_keras_and_is_scoped(dropout):
-    # Keras masks through `ops.dot_product_attention` without dropout and
-    # through a `Softmax` layer with it: both are replaced.
-    import keras
-    from keras.src.layers.attention import multi_head_attention
-
-    from keras_electra.export import fused_self_attention
-
-    original = multi_head_attention.MultiHeadAttention.call
-    layer = keras.layers.MultiHeadAttention(
-        num_heads=2, key_dim=8, dropout=dropout
-    )
-    rng = np.random.default_rng(0)
-    # Tensors: self-attention is recognised by query and value being the
-    # same tensor object (numpy inputs are converted one by one).
-    x = keras.ops.convert_to_tensor(rng.normal(size=(2, 5, 16)), "float32")
-    other = rng.normal(size=(2, 5, 16)).astype("float32")
-    mask = np.ones((2, 5, 5), bool)
-    mask[0, :, 3:] = False
-    expected = np.asarray(layer(x, x, attention_mask=mask))
-    cross = np.asarray(layer(x, other, attention_mask=mask))
-    # The mask matters, so matching `expected` needs it applied.
-    assert not np.allclose(expected, np.asarray(layer(x, x)), atol=1e-3)
-    with fused_self_attention() as fused:
-        output = np.asarray(layer(x, x, attention_mask=mask))
-        assert fused == [layer.name]
-        # Cross-attention is left to Keras' own code.
-        np.testing.assert_allclose(
-            np.asarray(layer(x, other, attention_mask=mask)), cross,
-            atol=1e-6,
-        )
-        assert fused == [layer.name]
-    np.testing.assert_allclose(output, expected, atol=1e-6)
-    assert multi_head_attention.MultiHeadAttention.call is original
-
-
-def test_bounded_attention_mask_fill_is_scoped():
-    import keras
-    from keras.src.layers.activations import softmax as softmax_module
-
-    from keras_electra.export import bounded_attention_mask_fill
-
-    original = softmax_module._large_negative_number
-    layer = keras.layers.Softmax()
-    x = np.array([[0.0, 0.0, 100.0]], "float32")
-    mask = np.array([[True, True, False]])
-    with bounded_attention_mask_fill(-50.0):
-        assert softmax_module._large_negative_number("float32") == -50.0
-        y = np.asarray(layer(x, mask=mask))
-    assert softmax_module._large_negative_number is original
-    # The masked key scored 100, but the fill replaces the score itself.
-    np.testing.assert_allclose(y, [[0.5, 0.5, 0.0]], atol=1e-12)
-
-
 @pytest.mark.parametrize(
     "option, match",
     [

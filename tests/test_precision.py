@@ -5,6 +5,7 @@ import pytest
 import keras
 from keras import ops
 
+from keras_electra.layers import ElectraSelfAttention
 from keras_electra.models import ElectraBackbone
 from keras_electra.models import ElectraDiscriminator
 from keras_electra.models import ElectraGenerator
@@ -57,7 +58,7 @@ def test_only_dense_layers_change_and_variables_stay_float32():
     ]
     attention = [
         layer for layer in layers
-        if isinstance(layer, keras.layers.MultiHeadAttention)
+        if isinstance(layer, ElectraSelfAttention)
     ]
     probability_dropout = [
         inner for layer in attention

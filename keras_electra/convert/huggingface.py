@@ -22,8 +22,8 @@ half-loaded model. `pytorch_model.bin` is read with
 objects.
 
 Layout differences handled here: torch `Linear` weights are
-`[out_features, in_features]` (Keras kernels are `[in, out]`), and Keras'
-`MultiHeadAttention` keeps query/key/value kernels as
+`[out_features, in_features]` (Keras kernels are `[in, out]`), and
+`ElectraSelfAttention` (as `MultiHeadAttention`) keeps query/key/value kernels as
 `[hidden, heads, head_dim]` and the output kernel as
 `[heads, head_dim, hidden]`.
 """
@@ -36,8 +36,6 @@ import struct
 import keras
 import numpy as np
 
-from keras_electra.keras_workarounds import attention_sublayers
-from keras_electra.keras_workarounds import transformer_sublayers
 from keras_electra.models import ElectraBackbone
 from keras_electra.models import ElectraDiscriminator
 from keras_electra.models import ElectraGenerator
@@ -239,13 +237,13 @@ def _backbone_entries(backbone, prefix):
     layers_per_group = backbone.num_layers // backbone.num_groups
     for i in range(backbone.num_layers):
         layer = backbone.transformer_layers[i // layers_per_group]
-        parts = transformer_sublayers(layer)
-        attention = attention_sublayers(parts["self_attention_layer"])
+        parts = layer.parts()
+        attention = parts["self_attention"]
         n = f"{p}encoder.layer.{i}."
         for hf_name, dense in (
-            ("query", attention["query_dense"]),
-            ("key", attention["key_dense"]),
-            ("value", attention["value_dense"]),
+            ("query", attention.query_dense),
+            ("key", attention.key_dense),
+            ("value", attention.value_dense),
         ):
             entries += [
                 (f"{n}attention.self.{hf_name}.weight", dense.kernel, HEADS_IN),
@@ -253,9 +251,9 @@ def _backbone_entries(backbone, prefix):
             ]
         entries += [
             (f"{n}attention.output.dense.weight",
-             attention["output_dense"].kernel, HEADS_OUT),
+             attention.output_dense.kernel, HEADS_OUT),
             (f"{n}attention.output.dense.bias",
-             attention["output_dense"].bias, COPY),
+             attention.output_dense.bias, COPY),
             (f"{n}attention.output.LayerNorm.weight",
              parts["self_attention_layer_norm"].gamma, COPY),
             (f"{n}attention.output.LayerNorm.bias",

@@ -24,9 +24,7 @@ from keras_electra.export.simple_tokenizer import SimpleTokenizer
 from keras_electra.export.tflite import QUANTIZATIONS
 from keras_electra.export.tflite import TFLiteRunner
 from keras_electra.export.tflite import calibration_sample
-from keras_electra.export.tflite import bounded_attention_mask_fill
 from keras_electra.export.tflite import export_tflite
-from keras_electra.export.tflite import fused_self_attention
 from keras_electra.export.tflite import list_tflite_ops
 from keras_electra.export.tflite import tflite_op_counts
 from keras_electra.export.tflite_metadata import read_tflite_metadata
@@ -39,8 +37,6 @@ __all__ = [
     "SimpleTokenizer",
     "TFLiteRunner",
     "export_saved_model",
-    "bounded_attention_mask_fill",
-    "fused_self_attention",
     "export_tflite",
     "list_tflite_ops",
     "tflite_op_counts",

@@ -1,6 +1,5 @@
 """LiteRT (TFLite) export for token-id inputs, builtin ops only."""
 
-import contextlib
 import os
 
 import numpy as np
@@ -8,10 +7,8 @@ import numpy as np
 from keras_electra.export import common
 from keras_electra.export import manifest as manifest_lib
 from keras_electra.export import tflite_metadata
-from keras_electra.keras_workarounds import FUSED_ATTENTION_MASK_FILL
-from keras_electra.keras_workarounds import bounded_attention_mask_fill
 from keras_electra.keras_workarounds import flatten_layers
-from keras_electra.keras_workarounds import fused_self_attention
+from keras_electra.layers.electra_self_attention import attention_for_export
 
 QUANTIZATIONS = (None, "float16", "dynamic_int8", "full_int8")
 
@@ -153,7 +150,7 @@ def export_tflite(
       `representative_data` (real token ids); inputs stay int32 ids and
       outputs float32. Ops without an int8 kernel keep float kernels.
       The graph is traced with masked attention scores filled with -50
-      instead of Keras' -1e9 (`bounded_attention_mask_fill`), so that the
+      instead of -1e9 (`keras_electra.layers.attention_for_export`), so that the
       int8 range of the scores is not spent on the fill; the change of
       outputs is checked on the calibration data (at most 1e-3, else a
       `ValueError`). The ops of the Keras layers named in `float_layers`
@@ -191,7 +188,7 @@ def export_tflite(
             `()`.
         fuse_attention: bool or None. Trace self-attention with one fused
             query/key/value projection and an additive padding mask
-            (`fused_self_attention`; same outputs, fewer and larger ops:
+            (`keras_electra.layers.attention_for_export`; same outputs, fewer and larger ops:
             dynamic int8 ELECTRA-Small 12-19% faster). `None`
             fuses for every quantization except `"full_int8"`, whose
             accuracy was validated on the unfused graph (fused, query, key
@@ -276,27 +273,21 @@ def export_tflite(
     ))
     if fuse_attention is None:
         fuse_attention = quantization != "full_int8"
-    fusion = contextlib.nullcontext([])
-    if fuse_attention:
-        fusion = fused_self_attention(
-            FULL_INT8_MASK_FILL
-            if quantization == "full_int8"
-            else FUSED_ATTENTION_MASK_FILL
-        )
+    attention = attention_for_export(
+        model,
+        fuse_projections=fuse_attention,
+        mask_fill=FULL_INT8_MASK_FILL if quantization == "full_int8" else None,
+    )
+    with attention as attention_layers:
+        concrete = function.get_concrete_function(*specs)
+    fused_layers = attention_layers if fuse_attention else []
     if quantization == "full_int8":
         batches = _representative_batches(
             representative_data, tokenizer, sequence_length, batch_size
         )
-        with bounded_attention_mask_fill(FULL_INT8_MASK_FILL), fusion as (
-            fused_layers
-        ):
-            concrete = function.get_concrete_function(*specs)
         mask_fill_change = _check_mask_fill(
             model, batches, concrete, tflite_metadata.KIND_OUTPUTS.get(kind)
         )
-    else:
-        with fusion as fused_layers:
-            concrete = function.get_concrete_function(*specs)
     converter = tf.lite.TFLiteConverter.from_concrete_functions(
         [_frozen(concrete, specs)], tf.Module()
     )

@@ -1,7 +1,9 @@
 """Load a `.weights.h5` file only when it fits the model, weight for weight."""
 
+import contextlib
 import logging
 import os
+import re
 import shutil
 import tempfile
 
@@ -206,6 +208,69 @@ def weights_mismatch(model, path):
     return "; ".join(problems) or None
 
 
+# Encoder blocks were keras-hub `TransformerEncoder`s before keras_electra
+# 0.1.0 owned its block; Keras names a list's layers after their class, so
+# only that name differs in files written then (sub-layers are the same).
+_LEGACY_BLOCK = re.compile(r"^transformer_encoder(_\d+)?$")
+_BLOCK = "electra_transformer_encoder"
+
+
+def _legacy_groups(path):
+    names = []
+
+    def visit(name, item):
+        if isinstance(item, h5py.Group) and _LEGACY_BLOCK.match(
+            name.rsplit("/", 1)[-1]
+        ):
+            names.append(name)
+
+    with h5py.File(path, "r") as f:
+        f.visititems(visit)
+    return names
+
+
+@contextlib.contextmanager
+def current_layout(path):
+    """A weights file in today's layout: `path`, or a renamed copy of it.
+
+    Files written before the encoder block was keras_electra's own
+    (`ElectraTransformerEncoder`, replacing keras-hub's `TransformerEncoder`)
+    hold the same arrays under `transformer_encoder`, `transformer_encoder_1`
+    ...; inside the context such a file is read through a copy with those
+    groups renamed. Other files are used as they are.
+
+    Example:
+    ```python
+    import keras
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    model.save_weights("/tmp/dense.weights.h5")
+    with current_layout("/tmp/dense.weights.h5") as path:
+        model.load_weights(path)
+    ```
+    """
+    try:
+        legacy = _legacy_groups(path)
+    except OSError:
+        legacy = []  # unreadable: let the caller name the file
+    if not legacy:
+        yield path
+        return
+    folder = tempfile.mkdtemp(prefix="keras-electra-legacy-")
+    try:
+        copy = os.path.join(folder, os.path.basename(path))
+        shutil.copyfile(path, copy)
+        with h5py.File(copy, "r+") as f:
+            for name in legacy:
+                parent, _, base = name.rpartition("/")
+                new = _BLOCK + base[len("transformer_encoder"):]
+                f.move(name, f"{parent}/{new}" if parent else new)
+        logger.info("Read '%s' (keras-hub encoder blocks) through a renamed "
+                    "copy.", path)
+        yield copy
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def load_weights_checked(model, path, context=""):
     """`model.load_weights(path)`, refused unless every array fits.
 
@@ -232,15 +297,16 @@ def load_weights_checked(model, path, context=""):
     """
     if not os.path.isfile(path):
         raise FileNotFoundError(f"No weights file '{path}'.")
-    problem = weights_mismatch(model, path)
-    if problem is not None:
-        raise ValueError(
-            f"The weights file '{path}' does not fit the model: {problem}."
-            + (f" {context}" if context else "")
-        )
-    try:
-        model.load_weights(path)
-    except (OSError, ValueError) as e:
-        raise ValueError(
-            f"Loading the weights file '{path}' failed: {e}"
-        ) from e
+    with current_layout(path) as readable:
+        problem = weights_mismatch(model, readable)
+        if problem is not None:
+            raise ValueError(
+                f"The weights file '{path}' does not fit the model: "
+                f"{problem}." + (f" {context}" if context else "")
+            )
+        try:
+            model.load_weights(readable)
+        except (OSError, ValueError) as e:
+            raise ValueError(
+                f"Loading the weights file '{path}' failed: {e}"
+            ) from e

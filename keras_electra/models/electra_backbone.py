@@ -6,8 +6,9 @@ import keras_hub
 from keras_electra.api_export import keras_electra_export
 from keras_electra.layers.electra_embedding import ElectraEmbedding
 from keras_electra.layers.electra_embedding import electra_kernel_initializer
-from keras_electra.layers.electra_transformer_layer import set_dropout_rates
-from keras_electra.layers.electra_transformer_layer import transformer_layer
+from keras_electra.layers.electra_transformer_encoder import (
+    ElectraTransformerEncoder,
+)
 from keras_electra.models.electra_model import ElectraPresetMixin
 
 
@@ -46,9 +47,10 @@ class ElectraBackbone(ElectraPresetMixin, keras_hub.models.Backbone):
             Defaults to `0.1`.
         attention_dropout: float or None. Dropout on the attention
             probabilities (Hugging Face's `attention_probs_dropout_prob`).
-            Defaults to `None`: `dropout`, as in the paper. `0.0` lets
-            attention run through `keras.ops.dot_product_attention` (fused
-            kernels: PyTorch SDPA, XLA, cuDNN).
+            Defaults to `None`: `dropout`, as in the paper. Inference always
+            runs attention through `keras.ops.dot_product_attention` (fused
+            kernels: PyTorch SDPA, XLA, cuDNN); `0.0` lets training use it
+            too.
         num_groups: int. Number of distinct layer weight sets (ALBERT
             cross-layer sharing). `num_layers` must be divisible by it.
             Defaults to `num_layers` (no sharing).
@@ -148,9 +150,9 @@ class ElectraBackbone(ElectraPresetMixin, keras_hub.models.Backbone):
                 name="embeddings_projection",
             )
         self.transformer_layers = [
-            transformer_layer(
-                dropout,
-                attention_dropout,
+            ElectraTransformerEncoder(
+                dropout=dropout,
+                attention_dropout=attention_dropout,
                 num_heads=num_heads,
                 intermediate_dim=intermediate_dim,
                 activation="gelu",
@@ -179,8 +181,6 @@ class ElectraBackbone(ElectraPresetMixin, keras_hub.models.Backbone):
         for i in range(num_layers):
             layer = self.transformer_layers[i // layers_per_group]
             x = layer(x, padding_mask=padding_mask)
-        for layer in self.transformer_layers:
-            set_dropout_rates(layer, dropout, attention_dropout)
         super().__init__(
             inputs={
                 "token_ids": token_ids,

@@ -14,6 +14,7 @@ import os
 import keras
 
 from keras_electra.keras_workarounds import flatten_layers
+from keras_electra.models.checked_weights import current_layout
 from keras_electra.models.checked_weights import load_weights_checked
 from keras_electra.models.electra_presets import PRESETS
 
@@ -358,9 +359,10 @@ def _load_task_folder(cls, path, load_weights, **kwargs):
         _load_checked(task.backbone, path, kwargs)
         task_weights = os.path.join(path, TASK_WEIGHTS_FILE)
         if os.path.exists(task_weights) and not new_head:
-            keras.saving.load_weights(
-                task, task_weights, objects_to_skip=_head_skip(task)
-            )
+            with current_layout(task_weights) as readable:
+                keras.saving.load_weights(
+                    task, readable, objects_to_skip=_head_skip(task)
+                )
     return task
 
 

@@ -5,8 +5,10 @@ from keras import ops
 
 from keras_electra.api_export import keras_electra_export
 from keras_electra.keras_workarounds import flatten_layers
+from keras_electra.layers.electra_self_attention import ElectraSelfAttention
 
 _MATMUL_LAYERS = (keras.layers.Dense, keras.layers.EinsumDense)
+_ATTENTION_LAYERS = (ElectraSelfAttention, keras.layers.MultiHeadAttention)
 
 
 @keras_electra_export
@@ -60,7 +62,8 @@ def set_matmul_dtype_policy(
 
     Sets `policy` on every `keras.layers.Dense` and `keras.layers.EinsumDense`
     inside `model` (attention projections, feed-forward layers, heads) and on
-    every `keras.layers.MultiHeadAttention` with the dropout layer it applies
+    every attention layer (`ElectraSelfAttention`, Keras'
+    `MultiHeadAttention`) with the dropout layer it applies
     to the attention probabilities, so the two attention products
     (query x key, probabilities x value) run in `policy` too; its softmax
     and every other layer keep their policy. With the default, the matrix
@@ -117,7 +120,7 @@ def set_matmul_dtype_policy(
         )
     changed = 0
     for layer in layers:
-        if isinstance(layer, keras.layers.MultiHeadAttention):
+        if isinstance(layer, _ATTENTION_LAYERS):
             # The probabilities' dropout feeds the probabilities x value
             # product: it must match the value's dtype (PyTorch's einsum
             # does not promote mixed dtypes).
