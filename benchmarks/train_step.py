@@ -21,7 +21,7 @@ Contenders (each runs in its own Python process)
 * ``keras-torch``   ``KERAS_BACKEND=torch`` (eager).
 * ``keras-jax-bf16`` / ``keras-tf-bf16`` / ``keras-torch-bf16``: the same
                     under the ``mixed_bfloat16`` dtype policy (optional rows).
-* ``keras-tf-bf16mm`` / ``keras-jax-bf16mm``: bfloat16 for the dense
+* ``keras-tf-bf16mm`` / ``keras-jax-bf16mm`` / ``keras-torch-bf16mm``: bfloat16 for the dense
                     projections only (``set_matmul_dtype_policy`` with its
                     defaults: their GELUs computed in float32), the rest
                     float32 (optional rows).
@@ -102,6 +102,7 @@ KERAS_CONTENDERS = {
     # float32: the split PyTorch's CPU autocast makes.
     "keras-tf-bf16mm": ("tensorflow", False, "matmul_bfloat16"),
     "keras-jax-bf16mm": ("jax", None, "matmul_bfloat16"),
+    "keras-torch-bf16mm": ("torch", None, "matmul_bfloat16"),
     # No dropout on the attention probabilities (`attention_dropout=0.0`):
     # attention goes through keras.ops.dot_product_attention (fused kernels).
     "keras-tf-ad0": ("tensorflow", False, None, 0.0),
