@@ -23,8 +23,8 @@ objects.
 
 Layout differences handled here: torch `Linear` weights are
 `[out_features, in_features]` (Keras kernels are `[in, out]`), and
-`ElectraSelfAttention` (as `MultiHeadAttention`) keeps query/key/value kernels as
-`[hidden, heads, head_dim]` and the output kernel as
+`ElectraSelfAttention` (as `MultiHeadAttention`) keeps query/key/value
+kernels as `[hidden, heads, head_dim]` and the output kernel as
 `[heads, head_dim, hidden]`.
 """
 

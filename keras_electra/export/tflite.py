@@ -150,8 +150,8 @@ def export_tflite(
       `representative_data` (real token ids); inputs stay int32 ids and
       outputs float32. Ops without an int8 kernel keep float kernels.
       The graph is traced with masked attention scores filled with -50
-      instead of -1e9 (`keras_electra.layers.attention_for_export`), so that the
-      int8 range of the scores is not spent on the fill; the change of
+      instead of -1e9 (`keras_electra.layers.attention_for_export`), so
+      that the int8 range of the scores is not spent on the fill; the change of
       outputs is checked on the calibration data (at most 1e-3, else a
       `ValueError`). The ops of the Keras layers named in `float_layers`
       (LayerNormalization by default) and the op types in `float_ops`
@@ -188,11 +188,12 @@ def export_tflite(
             `()`.
         fuse_attention: bool or None. Trace self-attention with one fused
             query/key/value projection and an additive padding mask
-            (`keras_electra.layers.attention_for_export`; same outputs, fewer and larger ops:
-            dynamic int8 ELECTRA-Small 12-19% faster). `None`
-            fuses for every quantization except `"full_int8"`, whose
-            accuracy was validated on the unfused graph (fused, query, key
-            and value would share one int8 activation scale). The manifest
+            (`keras_electra.layers.attention_for_export`; same outputs,
+            fewer and larger ops: dynamic int8 ELECTRA-Small 12-19%
+            faster). `None` fuses for every quantization except
+            `"full_int8"`, whose accuracy was validated on the unfused graph
+            (fused, query, key and value would share one int8 activation
+            scale). The manifest
             records how many blocks were fused (`fused_attention_blocks`).
             Defaults to `None`.
         metadata: bool or None. Write MediaPipe-ready TFLite metadata (see

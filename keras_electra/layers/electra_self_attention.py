@@ -50,11 +50,12 @@ class ElectraSelfAttention(keras.layers.Layer):
     - in training with `dropout > 0`: explicit scores, a softmax and
       dropout on the probabilities (the paper's 0.1), which no fused
       kernel of Keras takes;
-    - for export (`fuse_projections=True` or a `mask_fill`, set for the
-      time of a trace by `attention_for_export`): explicit scores with an
-      additive mask fill, and with `fuse_projections` one matrix product
-      against the three kernels side by side instead of three, which
-      gives LiteRT fewer and larger ops.
+    - for export (set for the time of a trace by `attention_for_export`):
+      with `fuse_projections`, one matrix product against the three
+      kernels side by side instead of three and the mask added to the
+      scores (LiteRT gets fewer and larger ops); with a `mask_fill` alone,
+      explicit scores whose masked entries get that fill instead of -1e9
+      (as `keras.layers.Softmax` masks).
 
     All three give the same outputs (float32: ~1e-7).
 
@@ -231,13 +232,15 @@ def attention_for_export(model, fuse_projections=True, mask_fill=None):
     """Trace `model`'s self-attention layers the way an export wants them.
 
     Inside the context, every `ElectraSelfAttention` in `model` computes
-    explicit scores with masked keys filled additively with `mask_fill`
-    (`None`: -1e9, as Keras' masked softmax), and with `fuse_projections`
-    projects query, key and value with one matrix product. The outputs are
-    the same; the traced graph is smaller (LiteRT: one fully connected op
-    instead of three per block, no `SELECT_V2`) and a finite fill keeps
-    full-int8 calibration ranges tight. On exit the layers are as before.
-    Yields the names of the layers it changed.
+    explicit scores. With `fuse_projections` it projects query, key and
+    value with one matrix product and adds `mask_fill` (`None`: -1e9) to
+    the scores of masked keys (LiteRT: one fully connected op instead of
+    three per block, no `SELECT_V2`); without, masked scores are replaced
+    by `mask_fill` as `keras.layers.Softmax` replaces them by -1e9 (with
+    neither option the layers run as outside the context). The outputs
+    are the same; a finite fill keeps full-int8 calibration ranges tight.
+    On exit the layers are as before. Yields the names of the layers
+    found.
 
     Args:
         model: a Keras model or layer holding `ElectraSelfAttention` layers.

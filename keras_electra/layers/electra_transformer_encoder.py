@@ -135,7 +135,8 @@ class ElectraTransformerEncoder(keras.layers.Layer):
         """The block's layers by role (for weight maps), once built.
 
         A method, not a property: Keras would save a dict attribute's
-        layers a second time under other names. Keys: `self_attention`, `self_attention_layer_norm`,
+        layers a second time under other names. Keys: `self_attention`,
+        `self_attention_layer_norm`,
         `feedforward_intermediate_dense`, `feedforward_output_dense`,
         `feedforward_layer_norm`.
         """
