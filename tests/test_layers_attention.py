@@ -159,3 +159,24 @@ def test_backbone_inference_uses_fused_attention_kernel(monkeypatch):
     calls.clear()
     backbone(tiny_inputs(), training=True)  # probability dropout 0.1
     assert len(calls) == 0
+
+
+def test_old_layout_without_room_for_the_copy_names_the_file(
+    tmp_path, monkeypatch
+):
+    from keras_electra.models import checked_weights
+
+    source = tiny_backbone(num_layers=2)
+    path = str(tmp_path / "old.weights.h5")
+    source.save_weights(path)
+    _rename_to_keras_hub_blocks(path)
+    monkeypatch.setattr(checked_weights, "writable_bytes", lambda root: 0)
+    with pytest.raises(ValueError, match="old.weights.h5.*renamed copy"):
+        with checked_weights.current_layout(path):
+            pass
+    # A file in today's layout needs no copy.
+    source.save_weights(str(tmp_path / "new.weights.h5"))
+    with checked_weights.current_layout(
+        str(tmp_path / "new.weights.h5")
+    ) as readable:
+        assert readable == str(tmp_path / "new.weights.h5")

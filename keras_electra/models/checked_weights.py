@@ -72,19 +72,14 @@ def writable_bytes(folder):
     return free
 
 
-def _scratch_dir(model):
-    """A folder with room for the model's weights: RAM first, then tmp."""
-    needed = weights_file_bytes(model)
+def _scratch_dir(needed):
+    """A folder with room for `needed` bytes: RAM first, then tmp; or None."""
     for root in ("/dev/shm", tempfile.gettempdir()):
         try:
             if os.path.isdir(root) and writable_bytes(root) > needed:
                 return root
         except OSError:
             continue
-    logger.warning(
-        "No room for the %d bytes of the checkpoint check; loading "
-        "without it.", needed,
-    )
     return None
 
 
@@ -94,8 +89,13 @@ def _expected_shapes(model):
     Written for real (Keras has no public way to list a model's weight
     paths without writing them), to RAM when it fits.
     """
-    root = _scratch_dir(model)
+    needed = weights_file_bytes(model)
+    root = _scratch_dir(needed)
     if root is None:
+        logger.warning(
+            "No room for the %d bytes of the checkpoint check; loading "
+            "without it.", needed,
+        )
         return None
     folder = tempfile.mkdtemp(prefix="keras-electra-expected-", dir=root)
     try:
@@ -255,7 +255,15 @@ def current_layout(path):
     if not legacy:
         yield path
         return
-    folder = tempfile.mkdtemp(prefix="keras-electra-legacy-")
+    root = _scratch_dir(os.path.getsize(path))
+    if root is None:
+        raise ValueError(
+            f"'{path}' stores its encoder blocks under keras-hub's names and "
+            f"is read through a renamed copy, but neither /dev/shm nor "
+            f"{tempfile.gettempdir()} has room for its "
+            f"{os.path.getsize(path)} bytes."
+        )
+    folder = tempfile.mkdtemp(prefix="keras-electra-legacy-", dir=root)
     try:
         copy = os.path.join(folder, os.path.basename(path))
         shutil.copyfile(path, copy)
