@@ -12,6 +12,7 @@ import json
 import os
 
 import keras
+import keras_hub
 import numpy as np
 import pytest
 
@@ -20,7 +21,7 @@ from keras_electra.convert import export_to_huggingface
 from keras_electra.models import ElectraBackbone
 from keras_electra.models import ElectraDiscriminator
 from keras_electra.models import ElectraGenerator
-from keras_electra.models import ElectraModel
+from keras_electra.models.electra_task import ElectraTask
 from test_case import tiny_backbone
 from test_case import tiny_inputs
 from test_case import to_numpy
@@ -427,11 +428,12 @@ def test_sharded_safetensors(tmp_path):
     )
 
 
-class _Tagger(ElectraModel):
+class _Tagger(ElectraTask, keras_hub.models.Task):
     """A stand-in for a future task: a backbone plus a fresh head."""
 
-    def __init__(self, backbone, **kwargs):
+    def __init__(self, backbone, preprocessor=None, **kwargs):
         self.backbone = backbone
+        self.preprocessor = preprocessor
         self.head = keras.layers.Dense(3, name="tagger_head")
         inputs = backbone.input
         outputs = self.head(backbone(inputs)["sequence_output"])

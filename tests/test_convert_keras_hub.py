@@ -129,3 +129,25 @@ def test_vocabulary_path(tmp_path):
     assert keras_hub_checkpoint.vocabulary_path(folder).endswith(
         "vocabulary.txt"
     )
+
+
+def test_import_registers_every_folder_reader():
+    # In a fresh process: `import keras_electra` alone must teach
+    # `from_preset` both foreign formats (the keras-hub reader was only
+    # registered once something imported its module).
+    import subprocess
+    import sys
+
+    code = (
+        "import keras_electra\n"
+        "from keras_electra.models import preset_loader\n"
+        "print(sorted(load.__module__ for _, load in "
+        "preset_loader.FOLDER_FORMATS))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == (
+        "['keras_electra.convert.huggingface', "
+        "'keras_electra.convert.keras_hub_checkpoint']"
+    )

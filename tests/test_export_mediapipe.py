@@ -13,6 +13,7 @@ import os
 import subprocess
 import unicodedata
 
+import keras
 import numpy as np
 import pytest
 
@@ -173,6 +174,9 @@ def finetuned(tmp_path_factory):
 
     folder = tmp_path_factory.mktemp("mediapipe")
     encoder = folder / "encoder"
+    # A fixed encoder: the agreement below is measured on one model, not on
+    # whichever an unseeded initialization gives.
+    keras.utils.set_random_seed(0)
     ElectraDiscriminator.from_preset(
         "electra_tiny", vocabulary_size=vocabulary_size(), num_layers=2,
         num_groups=1,

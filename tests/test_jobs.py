@@ -76,10 +76,11 @@ def _run(tmp_path, corpus, name, *extra):
 def _final(folder):
     found = {}
     for model in ("discriminator", "generator"):
-        found.update({
-            f"{model}/{k}": v
-            for k, v in weights(folder / model / "model.weights.h5").items()
-        })
+        for file in ("model.weights.h5", "task.weights.h5"):  # encoder, head
+            found.update({
+                f"{model}/{file}/{k}": v
+                for k, v in weights(folder / model / file).items()
+            })
     return found
 
 

@@ -14,7 +14,6 @@ from keras_electra.models import ElectraBackbone
 from keras_electra.models import ElectraClassifier
 from keras_electra.models import ElectraDiscriminator
 from keras_electra.models import ElectraGenerator
-from keras_electra.models import ElectraModel
 from keras_electra.models.electra_classifier import ElectraTask
 from keras_electra.models import PRESETS
 from test_case import ElectraTestCase
@@ -304,11 +303,19 @@ class TestPresets:
         expected = to_numpy(model(inputs))
         folder = os.path.join(str(tmp_path), "discriminator")
         model.save_to_preset(folder)
+        # keras-hub's task layout: the backbone, then the head beside it.
         assert sorted(os.listdir(folder)) == [
-            "config.json", "metadata.json", "model.weights.h5"
+            "config.json", "metadata.json", "model.weights.h5", "task.json",
+            "task.weights.h5",
         ]
         with open(os.path.join(folder, "metadata.json")) as f:
-            assert json.load(f)["parameter_count"] == model.count_params()
+            assert (json.load(f)["parameter_count"]
+                    == model.backbone.count_params())
+        import keras_hub
+
+        assert isinstance(model, keras_hub.models.Task)
+        hub_backbone = keras_hub.models.Backbone.from_preset(folder)
+        assert type(hub_backbone) is ElectraBackbone
 
         restored = ElectraDiscriminator.from_preset(folder)
         np.testing.assert_allclose(to_numpy(restored(inputs)), expected,
@@ -327,6 +334,46 @@ class TestPresets:
         unloaded = ElectraDiscriminator.from_preset(folder, load_weights=False)
         assert unloaded.count_params() == model.count_params()
         assert not np.allclose(to_numpy(unloaded(inputs)), expected)
+
+    def test_discriminator_and_generator_are_keras_hub_tasks(self):
+        import keras_hub
+
+        discriminator = ElectraDiscriminator(tiny_backbone())
+        generator = ElectraGenerator(tiny_backbone())
+        for model in (discriminator, generator):
+            assert isinstance(model, keras_hub.models.Task)
+            # Parts of a pre-trainer: no optimizer until compiled.
+            assert getattr(model, "optimizer", None) is None
+        # compile() defaults to a loss that trains the detection head.
+        keras.utils.set_random_seed(4)
+        inputs = {k: np.repeat(v, 4, axis=0) for k, v in tiny_inputs().items()}
+        labels = (inputs["token_ids"] % 2).astype("float32")
+        discriminator.compile(learning_rate=1e-3)
+        history = discriminator.fit(inputs, labels, epochs=4, batch_size=8,
+                                    verbose=0)
+        losses = history.history["loss"]
+        assert losses[-1] < losses[0], losses
+
+    def test_folder_of_earlier_versions_loads(self, tmp_path):
+        # Before the discriminator was a keras-hub Task, its folder held the
+        # whole model in config.json and model.weights.h5.
+        keras.utils.set_random_seed(3)
+        model = ElectraDiscriminator(tiny_backbone())
+        inputs = tiny_inputs()
+        expected = to_numpy(model(inputs))
+        folder = tmp_path / "old"
+        folder.mkdir()
+        config = keras.saving.serialize_keras_object(model)
+        config["config"].pop("preprocessor")
+        (folder / "config.json").write_text(json.dumps(config))
+        model.save_weights(str(folder / "model.weights.h5"))
+        restored = ElectraDiscriminator.from_preset(str(folder))
+        np.testing.assert_allclose(to_numpy(restored(inputs)), expected,
+                                   atol=1e-6)
+        backbone = ElectraBackbone.from_preset(str(folder))
+        np.testing.assert_allclose(
+            to_numpy(backbone(inputs)["sequence_output"]),
+            to_numpy(model.backbone(inputs)["sequence_output"]), atol=1e-6)
 
     def test_backbone_preset_folder_as_generator(self, tmp_path):
         backbone = tiny_backbone()

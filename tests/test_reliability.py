@@ -84,9 +84,9 @@ def weights(path):
     return arrays
 
 
-def assert_bitwise_equal(path_a, path_b):
+def assert_bitwise_equal(path_a, path_b, minimum=50):
     a, b = weights(path_a), weights(path_b)
-    assert sorted(a) == sorted(b) and len(a) > 50
+    assert sorted(a) == sorted(b) and len(a) > minimum
     for name in a:
         np.testing.assert_array_equal(a[name], b[name], err_msg=name)
 
@@ -212,13 +212,16 @@ def test_seeded_runs_equal_and_kill_resume_keeps_everything(tmp_path):
               cwd=tmp_path, timeout=400)
     assert out.returncode == 0, out.stderr[-3000:]
     for model in ("discriminator", "generator"):
-        name = f"{model}/model.weights.h5"
         # The casing of the vocabulary's folder travels with each model.
         casing = json.loads(
             (runs["c"] / model / "tokenizer_config.json").read_text())
         assert casing["do_lower_case"] is True
-        assert_bitwise_equal(runs["a"] / name, runs["b"] / name)
-        assert_bitwise_equal(runs["a"] / name, runs["c"] / name)
+        # The encoder, then the head (keras-hub's task layout).
+        for file, minimum in (("model.weights.h5", 50),
+                              ("task.weights.h5", 2)):
+            name = f"{model}/{file}"
+            assert_bitwise_equal(runs["a"] / name, runs["b"] / name, minimum)
+            assert_bitwise_equal(runs["a"] / name, runs["c"] / name, minimum)
     # History and plot of the resumed run cover the epochs before the kill.
     history = json.loads((runs["c"] / "history.json").read_text())
     reference = json.loads((runs["a"] / "history.json").read_text())
@@ -304,8 +307,8 @@ def test_checkpoint_loading_compares_config_and_weights(tmp_path):
     # config.json says 2 layers, the weights hold 4: refused, named.
     fewer = tmp_path / "fewer"
     fewer.mkdir()
-    config = json.loads((folder / "config.json").read_text())
-    backbone = config["config"]["backbone"]["config"]
+    config = json.loads((folder / "config.json").read_text())  # backbone
+    backbone = config["config"]
     backbone["num_layers"] = backbone["num_groups"] = 2
     (fewer / "config.json").write_text(json.dumps(config))
     for name in ("model.weights.h5", "metadata.json"):
@@ -350,14 +353,18 @@ def test_cli_names_a_model_folder_that_does_not_fit(tmp_path):
         "electra_tiny", vocabulary_size=vocabulary_size()
     ).save_to_preset(str(folder))
     (folder / "vocab.txt").write_text(open(VOCAB).read())
+    # The backbone's config.json and the task's task.json both say 2 layers.
     config = json.loads((folder / "config.json").read_text())
-    config["config"]["backbone"]["config"]["num_layers"] = 2
-    config["config"]["backbone"]["config"]["num_groups"] = 2
+    config["config"]["num_layers"] = config["config"]["num_groups"] = 2
     (folder / "config.json").write_text(json.dumps(config))
+    task = json.loads((folder / "task.json").read_text())
+    task["config"]["backbone"]["config"].update(config["config"])
+    (folder / "task.json").write_text(json.dumps(task))
     out = cli("inspect", "--model", folder, "--text", "the whale", cwd=tmp_path)
     assert out.returncode == 2
     assert f"'{folder}/model.weights.h5' does not fit the model" in out.stderr
-    assert "transformer_encoder_3" in out.stderr
+    assert "layers/electra_transformer_encoder_2/" in out.stderr
+    assert f"built from '{folder}/task.json'" in out.stderr
 
 
 def test_run_lock_refuses_live_holders_and_replaces_stale_ones(tmp_path):

@@ -11,5 +11,8 @@ This package may use NumPy, `safetensors` and (optionally) torch; the model
 and layer code stays on `keras.ops`.
 """
 
+# Imported for their folder readers, which `from_preset` needs whichever
+# module a user imports first.
+from keras_electra.convert import keras_hub_checkpoint  # noqa: F401
 from keras_electra.convert.huggingface import export_to_huggingface
 from keras_electra.convert.huggingface import vocabulary_path

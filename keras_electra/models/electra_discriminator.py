@@ -1,15 +1,16 @@
 """ELECTRA discriminator: backbone plus replaced-token-detection head."""
 
 import keras
+import keras_hub
 from keras import ops
 
 from keras_electra.api_export import keras_electra_export
 from keras_electra.layers.electra_embedding import electra_kernel_initializer
-from keras_electra.models.electra_model import ElectraModel
+from keras_electra.models.electra_task import ElectraTask
 
 
 @keras_electra_export
-class ElectraDiscriminator(ElectraModel):
+class ElectraDiscriminator(ElectraTask, keras_hub.models.Task):
     """An ELECTRA backbone with the replaced-token-detection head.
 
     For every token it returns one logit: positive means "this token was
@@ -21,9 +22,22 @@ class ElectraDiscriminator(ElectraModel):
     After pre-training, the discriminator is the model users fine-tune and
     ship; `backbone` holds the encoder.
 
+    A `keras_hub.models.Task`: `save_to_preset()` writes keras-hub's task
+    layout (the backbone in `config.json` / `model.weights.h5`, the head in
+    `task.json` / `task.weights.h5`), so `keras_hub.models.Backbone
+    .from_preset(folder)` reads its encoder. Unlike keras-hub's tasks it is
+    not compiled on construction: it is a part of `ReplacedTokenDetector`,
+    whose checkpoints hold no optimizer of their parts. `compile()` gives
+    layer-wise-decay AdamW and a per-token binary cross-entropy on the
+    logits (labels 1 for replaced tokens).
+
     Args:
         backbone: `keras_electra.models.ElectraBackbone`.
+        preprocessor: `None`. The discriminator takes token ids; accepted
+            for keras-hub's `Task` config. Defaults to `None`.
         dtype: string or `keras.DTypePolicy`. Defaults to the backbone's.
+        compile: bool. Compile with the defaults on construction.
+            Defaults to `False`.
 
     Call arguments:
         inputs: dict of int arrays `token_ids`, `segment_ids` and
@@ -48,11 +62,13 @@ class ElectraDiscriminator(ElectraModel):
 
     preset_role = "discriminator"
 
-    def __init__(self, backbone, dtype=None, **kwargs):
+    def __init__(self, backbone, preprocessor=None, dtype=None,
+                 compile=False, **kwargs):
         dtype = dtype or backbone.dtype_policy
         initializer = electra_kernel_initializer(backbone.initializer_range)
         # === Layers ===
         self.backbone = backbone
+        self.preprocessor = preprocessor
         self.head_dense = keras.layers.Dense(
             backbone.hidden_dim,
             activation="gelu",
@@ -69,7 +85,11 @@ class ElectraDiscriminator(ElectraModel):
         # === Functional model ===
         inputs = backbone.input
         logits = self.score(backbone(inputs)["sequence_output"])
-        super().__init__(inputs=inputs, outputs=logits, dtype=dtype, **kwargs)
+        super().__init__(inputs=inputs, outputs=logits, dtype=dtype,
+                         compile=compile, **kwargs)
+
+    def default_loss(self):
+        return keras.losses.BinaryCrossentropy(from_logits=True)
 
     def score(self, sequence_output):
         """Apply the detection head to encoder outputs.

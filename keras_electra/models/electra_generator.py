@@ -1,6 +1,7 @@
 """ELECTRA generator: backbone plus tied masked-language-model head."""
 
 import keras
+import keras_hub
 import numpy as np
 from keras import ops
 
@@ -8,11 +9,11 @@ from keras_electra.api_export import keras_electra_export
 from keras_electra.keras_workarounds import masked_lm_head_parts
 from keras_electra.layers.electra_embedding import electra_kernel_initializer
 from keras_electra.layers.electra_masked_lm_head import ElectraMaskedLMHead
-from keras_electra.models.electra_model import ElectraModel
+from keras_electra.models.electra_task import ElectraTask
 
 
 @keras_electra_export
-class ElectraGenerator(ElectraModel):
+class ElectraGenerator(ElectraTask, keras_hub.models.Task):
     """An ELECTRA backbone with a masked-language-model head.
 
     The head is a dense layer to the embedding width with exact GELU,
@@ -24,9 +25,18 @@ class ElectraGenerator(ElectraModel):
     those positions only: projecting every position onto a 30,522-word
     vocabulary is the largest waste of a naive implementation.
 
+    A `keras_hub.models.Task`, saved in keras-hub's task layout and not
+    compiled on construction, as `ElectraDiscriminator`. `compile()` gives
+    layer-wise-decay AdamW and a sparse cross-entropy on the vocabulary
+    logits.
+
     Args:
         backbone: `keras_electra.models.ElectraBackbone`.
+        preprocessor: `None`. The generator takes token ids; accepted for
+            keras-hub's `Task` config. Defaults to `None`.
         dtype: string or `keras.DTypePolicy`. Defaults to the backbone's.
+        compile: bool. Compile with the defaults on construction.
+            Defaults to `False`.
 
     Call arguments:
         inputs: dict of int arrays `token_ids`, `segment_ids` and
@@ -54,11 +64,13 @@ class ElectraGenerator(ElectraModel):
 
     preset_role = "generator"
 
-    def __init__(self, backbone, dtype=None, **kwargs):
+    def __init__(self, backbone, preprocessor=None, dtype=None,
+                 compile=False, **kwargs):
         dtype = dtype or backbone.dtype_policy
         initializer = electra_kernel_initializer(backbone.initializer_range)
         # === Layers ===
         self.backbone = backbone
+        self.preprocessor = preprocessor
         self.lm_head = ElectraMaskedLMHead(
             token_embedding=backbone.token_embedding,
             intermediate_activation="gelu",
@@ -71,7 +83,11 @@ class ElectraGenerator(ElectraModel):
         inputs = backbone.input
         x = backbone(inputs)["sequence_output"]
         logits = self.lm_head(x)
-        super().__init__(inputs=inputs, outputs=logits, dtype=dtype, **kwargs)
+        super().__init__(inputs=inputs, outputs=logits, dtype=dtype,
+                         compile=compile, **kwargs)
+
+    def default_loss(self):
+        return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
 
     def initialize_output_bias(self, log_prior):
         """Set the vocabulary bias, e.g. to unigram log-frequencies.

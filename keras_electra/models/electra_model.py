@@ -1,20 +1,18 @@
 """Base classes of every keras_electra model: presets, saving, input checks."""
 
 import importlib
-import inspect
 
 import keras
 import numpy as np
 
-from keras_electra.api_export import keras_electra_export
 from keras_electra.keras_workarounds import flatten_layers
 
 
 class ElectraPresetMixin:
     """Presets, saving and input checks shared by all keras_electra models.
 
-    Mixed into `ElectraBackbone` (a `keras_hub.models.Backbone`), the tasks
-    (`keras_hub.models.Task` subclasses) and the pre-training models:
+    Mixed into `ElectraBackbone` (a `keras_hub.models.Backbone`) and the
+    tasks (`keras_hub.models.Task` subclasses, through `ElectraTask`):
 
     - `from_preset()`: build from a built-in preset name (see
       `keras_electra.models.electra_presets.PRESETS`), or load a local folder
@@ -121,60 +119,6 @@ class ElectraPresetMixin:
         preset_loader.save_preset(self, preset_dir)
 
 
-
-@keras_electra_export
-class ElectraModel(ElectraPresetMixin, keras.Model):
-    """Functional `keras.Model` with keras_electra's presets and input checks.
-
-    The base of the models that are neither a backbone nor a task
-    (`ElectraDiscriminator`, `ElectraGenerator`); see `ElectraPresetMixin`.
-
-    Example:
-    ```python
-    from keras_electra.models import ElectraDiscriminator
-    model = ElectraDiscriminator.from_preset("electra_tiny")
-    assert isinstance(model, ElectraModel)
-    ```
-    """
-
-    def __init__(self, *args, dtype=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._initialized = True
-        if dtype is not None:
-            self.dtype_policy = keras.dtype_policies.get(dtype)
-
-    def __setattr__(self, name, value):
-        # The torch backend's `Module.__setattr__` refuses layers assigned
-        # before `Module.__init__`; functional models assign their layers
-        # before calling `super().__init__`, and the functional graph tracks
-        # them anyway, so plain assignment is right until initialized.
-        is_property = isinstance(getattr(type(self), name, None), property)
-        uninitialized = not hasattr(self, "_initialized")
-        if keras.config.backend() == "torch" and (
-            is_property or uninitialized
-        ):
-            return object.__setattr__(self, name, value)
-        return super().__setattr__(name, value)
-
-    def get_config(self):
-        config = {
-            "name": self.name,
-            "trainable": self.trainable,
-            "dtype": keras.dtype_policies.serialize(self.dtype_policy),
-        }
-        # Models take their encoder as `backbone=`: serialize it with them.
-        if "backbone" in inspect.signature(type(self).__init__).parameters:
-            config["backbone"] = keras.layers.serialize(self.backbone)
-        return config
-
-    @classmethod
-    def from_config(cls, config):
-        config = deserialize_dtype(config)
-        if isinstance(config.get("backbone"), dict):
-            config["backbone"] = keras.layers.deserialize(config["backbone"])
-        return cls(**config)
-
-
 class LazyClass:
     """A class attribute that imports its class on first use.
 
@@ -196,6 +140,7 @@ class LazyClass:
 
     def __get__(self, obj, owner=None):
         return getattr(importlib.import_module(self.module), self.name)
+
 
 def deserialize_dtype(config):
     """A copy of a model `config` with its `dtype` policy deserialized.

@@ -7,7 +7,7 @@ from keras import ops
 
 from keras_electra.api_export import keras_electra_export
 from keras_electra.layers.electra_embedding import electra_kernel_initializer
-from keras_electra.models.electra_classifier import ElectraTask
+from keras_electra.models.electra_task import ElectraTask
 from keras_electra.models.electra_model import LazyClass
 from keras_electra.models.electra_model import build_optimizer
 from keras_electra.models.raw_inputs import check_examples

@@ -5,7 +5,7 @@ import keras_hub
 from keras import ops
 
 from keras_electra.api_export import keras_electra_export
-from keras_electra.models.electra_classifier import ElectraTask
+from keras_electra.models.electra_task import ElectraTask
 from keras_electra.models.electra_model import LazyClass
 
 POOLING_MODES = ("mean", "cls", "max")

@@ -356,7 +356,7 @@ def _load_task_folder(cls, path, load_weights, **kwargs):
     if task.preprocessor is not None:
         task.preprocessor.load_preset_assets(path)
     if load_weights:
-        _load_checked(task.backbone, path, kwargs)
+        _load_checked(task.backbone, path, kwargs, TASK_CONFIG_FILE)
         task_weights = os.path.join(path, TASK_WEIGHTS_FILE)
         if os.path.exists(task_weights) and not new_head:
             with current_layout(task_weights) as readable:
@@ -366,7 +366,7 @@ def _load_task_folder(cls, path, load_weights, **kwargs):
     return task
 
 
-def _load_checked(model, path, kwargs):
+def _load_checked(model, path, kwargs, config_file=CONFIG_FILE):
     weights_path = os.path.join(path, WEIGHTS_FILE)
     if not os.path.exists(weights_path):
         raise FileNotFoundError(
@@ -376,12 +376,12 @@ def _load_checked(model, path, kwargs):
     load_weights_checked(
         model, weights_path,
         context=(
-            f"The model was built from '{path}/config.json' with the "
+            f"The model was built from '{path}/{config_file}' with the "
             f"overrides {kwargs}: change only arguments that keep the "
             "weight shapes (dropout, ...), or load with "
             "load_weights=False."
             if kwargs else
-            f"The model was built from '{path}/config.json': the config "
+            f"The model was built from '{path}/{config_file}': the config "
             "and the weights come from different models."
         ),
     )
@@ -495,7 +495,7 @@ def save_task_preset(task, preset_dir):
 
 
 def save_preset(model, preset_dir):
-    """Write `model` to `preset_dir` (see `ElectraModel.save_to_preset`)."""
+    """Write `model` to `preset_dir` (see `ElectraPresetMixin.save_to_preset`)."""
     import keras_hub
 
     from keras_electra.version import __version__
@@ -534,7 +534,7 @@ def _save_head(task, path):
 
 def _head_skip(task):
     skip = list(flatten_layers(task.backbone))
-    if task.optimizer is not None:
+    if getattr(task, "optimizer", None) is not None:  # compiled
         skip.append(task.optimizer)
     return skip
 
