@@ -223,6 +223,39 @@ def _weight_layers(model):
                                     recursive=False))
 
 
+def build_preprocessor(model):
+    """Build a model's preprocessor and its parts, once its vocabulary is in.
+
+    Keras' `train_on_batch()`, `fit()` and `evaluate()` trace the whole
+    model symbolically whenever one of its layers is unbuilt, and a
+    keras-hub preprocessor (with its tokenizer and packer) is built only on
+    first use, inside `tf.data`: every `train_on_batch()` of a model
+    carrying one traced it again (0.9 s of a 4.4 s ELECTRA-Small step on
+    JAX). The preprocessor holds no weights; building it makes no change to
+    what it computes. Does nothing without a preprocessor, or while its
+    tokenizer has no vocabulary yet (a config being restored).
+
+    Example:
+    ```python
+    from keras_electra.models import ElectraTextClassifier
+    model = ElectraTextClassifier.from_preset("electra_tiny", num_classes=2)
+    build_preprocessor(model)
+    assert model.preprocessor.built
+    ```
+    """
+    preprocessor = getattr(model, "preprocessor", None)
+    if preprocessor is None:
+        return
+    tokenizer = getattr(preprocessor, "tokenizer", None)
+    if tokenizer is not None and getattr(tokenizer, "vocabulary", 0) is None:
+        return
+    if not preprocessor.built:
+        preprocessor.build(None)
+    for layer in flatten_layers(preprocessor, include_self=False):
+        if not layer.built:
+            layer.build(None)
+
+
 def build_optimizer(model):
     """Create a compiled model's optimizer slots now, if the model is built.
 
@@ -232,6 +265,7 @@ def build_optimizer(model):
     ELECTRA-Small's first pre-training step took 70-90 s instead of ~40 s.
     Does nothing when the optimizer is built or a layer is not. Like
     Keras, it expects `compile()` again after `trainable` flags change.
+    Builds the preprocessor first (`build_preprocessor`).
 
     Example:
     ```python
@@ -243,6 +277,7 @@ def build_optimizer(model):
     assert model.optimizer.built
     ```
     """
+    build_preprocessor(model)
     if getattr(model, "optimizer", None) is None or model.optimizer.built:
         return
     layers = list(_weight_layers(model))

@@ -6,6 +6,7 @@ import keras_hub
 from keras_electra.models.electra_backbone import ElectraBackbone
 from keras_electra.models.electra_model import ElectraPresetMixin
 from keras_electra.models.electra_model import build_optimizer
+from keras_electra.models.electra_model import build_preprocessor
 from keras_electra.models.electra_model import deserialize_dtype
 from keras_electra.models.raw_inputs import check_examples
 from keras_electra.models.raw_inputs import has_strings
@@ -107,8 +108,18 @@ class ElectraTask(ElectraPresetMixin):
             **kwargs,
         )
 
+    # An unbuilt preprocessor makes Keras trace the model at every call.
+    def train_on_batch(self, *args, **kwargs):
+        build_preprocessor(self)
+        return super().train_on_batch(*args, **kwargs)
+
+    def test_on_batch(self, *args, **kwargs):
+        build_preprocessor(self)
+        return super().test_on_batch(*args, **kwargs)
+
     def evaluate(self, x=None, y=None, batch_size=None, sample_weight=None,
                  **kwargs):
+        build_preprocessor(self)
         check_examples(self, "evaluate", x, y)
         if not has_strings(x):
             return keras.Model.evaluate(
