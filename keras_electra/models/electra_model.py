@@ -119,6 +119,33 @@ class ElectraPresetMixin:
         preset_loader.save_preset(self, preset_dir)
 
 
+class PreprocessorBuiltMixin:
+    """Builds the preprocessor before `train_on_batch` / `test_on_batch`.
+
+    Keras traces the whole model again at every such call while a layer is
+    unbuilt, and a preprocessor is built only on first use (see
+    `build_preprocessor`). Mixed into the tasks and the pre-trainers.
+
+    Example:
+    ```python
+    import keras
+
+    class Model(PreprocessorBuiltMixin, keras.Model):
+        preprocessor = None
+
+    Model().test_on_batch  # the mixin's, then Keras'
+    ```
+    """
+
+    def train_on_batch(self, *args, **kwargs):
+        build_preprocessor(self)
+        return super().train_on_batch(*args, **kwargs)
+
+    def test_on_batch(self, *args, **kwargs):
+        build_preprocessor(self)
+        return super().test_on_batch(*args, **kwargs)
+
+
 class LazyClass:
     """A class attribute that imports its class on first use.
 

@@ -5,6 +5,7 @@ import keras_hub
 
 from keras_electra.models.electra_backbone import ElectraBackbone
 from keras_electra.models.electra_model import ElectraPresetMixin
+from keras_electra.models.electra_model import PreprocessorBuiltMixin
 from keras_electra.models.electra_model import build_optimizer
 from keras_electra.models.electra_model import build_preprocessor
 from keras_electra.models.electra_model import deserialize_dtype
@@ -13,7 +14,7 @@ from keras_electra.models.raw_inputs import has_strings
 from keras_electra.models.raw_inputs import is_dataset
 
 
-class ElectraTask(ElectraPresetMixin):
+class ElectraTask(PreprocessorBuiltMixin, ElectraPresetMixin):
     """Shared plumbing of the fine-tuning tasks (not exported).
 
     Mixed into `keras_hub.models.Task` subclasses (a plain mixin: Keras
@@ -107,15 +108,6 @@ class ElectraTask(ElectraPresetMixin):
             shuffle=False,  # shuffled above; a dataset is the caller's
             **kwargs,
         )
-
-    # An unbuilt preprocessor makes Keras trace the model at every call.
-    def train_on_batch(self, *args, **kwargs):
-        build_preprocessor(self)
-        return super().train_on_batch(*args, **kwargs)
-
-    def test_on_batch(self, *args, **kwargs):
-        build_preprocessor(self)
-        return super().test_on_batch(*args, **kwargs)
 
     def evaluate(self, x=None, y=None, batch_size=None, sample_weight=None,
                  **kwargs):

@@ -5,6 +5,7 @@ from keras import ops
 
 from keras_electra.layers.electra_masker import ElectraMasker
 from keras_electra.models.electra_model import LazyClass
+from keras_electra.models.electra_model import PreprocessorBuiltMixin
 from keras_electra.models.electra_model import build_optimizer
 from keras_electra.models.electra_model import build_preprocessor
 from keras_electra.models.raw_inputs import has_strings
@@ -84,7 +85,7 @@ def attach_preprocessor(cls, preset, backbone, kwargs):
     return preprocessor
 
 
-class Pretrainer(keras.Model):
+class Pretrainer(PreprocessorBuiltMixin, keras.Model):
     """Base of `ReplacedTokenDetector` and `MaskedLMPretrainer`.
 
     Both compute their own loss in `compute_loss()` and compile to the
@@ -159,15 +160,6 @@ class Pretrainer(keras.Model):
             x, _ = self._raw_text(x, y, batch_size, shuffle=False)
             y, batch_size = None, None
         return super().evaluate(x, y, batch_size=batch_size, **kwargs)
-
-    # An unbuilt preprocessor makes Keras trace the model at every call.
-    def train_on_batch(self, *args, **kwargs):
-        build_preprocessor(self)
-        return super().train_on_batch(*args, **kwargs)
-
-    def test_on_batch(self, *args, **kwargs):
-        build_preprocessor(self)
-        return super().test_on_batch(*args, **kwargs)
 
     def _preprocessor_config(self):
         if self.preprocessor is None:
