@@ -1,5 +1,6 @@
 """Layers of keras_electra (keras.ops only)."""
 
+from keras_electra.layers.electra_dropout import ElectraDropout
 from keras_electra.layers.electra_embedding import ElectraEmbedding
 from keras_electra.layers.electra_masked_lm_head import ElectraMaskedLMHead
 from keras_electra.layers.electra_masker import ElectraMasker

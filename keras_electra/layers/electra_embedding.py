@@ -1,11 +1,11 @@
 """Token, position and segment embeddings of ELECTRA."""
 
 import keras
-from keras import ops
 from keras_hub.layers import PositionEmbedding
 from keras_hub.layers import ReversibleEmbedding
 
 from keras_electra.api_export import keras_electra_export
+from keras_electra.layers.electra_dropout import ElectraDropout
 
 
 def electra_kernel_initializer(stddev=0.02):
@@ -99,7 +99,7 @@ class ElectraEmbedding(keras.layers.Layer):
             dtype=self.dtype_policy,
             name="layer_norm",
         )
-        self.dropout_layer = keras.layers.Dropout(
+        self.dropout_layer = ElectraDropout(
             dropout, dtype=self.dtype_policy, name="dropout"
         )
 

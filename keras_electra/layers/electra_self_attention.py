@@ -7,6 +7,7 @@ import keras
 from keras import ops
 
 from keras_electra.api_export import keras_electra_export
+from keras_electra.layers.electra_dropout import ElectraDropout
 
 # "abc,cde->abde": [batch, length, hidden] x [hidden, heads, head_dim].
 _PROJECTION_EQUATION = "abc,cde->abde"
@@ -98,7 +99,7 @@ class ElectraSelfAttention(keras.layers.Layer):
         self.fuse_projections = False
         self.mask_fill = None
         self.supports_masking = True
-        self._dropout_layer = keras.layers.Dropout(
+        self._dropout_layer = ElectraDropout(
             rate=self.dropout, dtype=self.dtype_policy, name="dropout"
         )
         self._softmax = keras.layers.Softmax(

@@ -3,6 +3,7 @@
 import keras
 
 from keras_electra.api_export import keras_electra_export
+from keras_electra.layers.electra_dropout import ElectraDropout
 from keras_electra.layers.electra_self_attention import ElectraSelfAttention
 from keras_electra.layers.electra_self_attention import clone_initializer
 
@@ -109,7 +110,7 @@ class ElectraTransformerEncoder(keras.layers.Layer):
         )
         self._self_attention_layer_norm.build(inputs_shape)
         self._self_attention_dropout = self._sublayer(
-            keras.layers.Dropout, "self_attention_dropout", rate=self.dropout
+            ElectraDropout, "self_attention_dropout", rate=self.dropout
         )
         self._feedforward_layer_norm = self._sublayer(
             keras.layers.LayerNormalization, "feedforward_layer_norm",
@@ -128,7 +129,7 @@ class ElectraTransformerEncoder(keras.layers.Layer):
             tuple(inputs_shape[:-1]) + (self.intermediate_dim,)
         )
         self._feedforward_dropout = self._sublayer(
-            keras.layers.Dropout, "feedforward_dropout", rate=self.dropout
+            ElectraDropout, "feedforward_dropout", rate=self.dropout
         )
 
     def parts(self):

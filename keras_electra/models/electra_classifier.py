@@ -6,7 +6,6 @@ from keras import ops
 
 from keras_electra.api_export import keras_electra_export
 from keras_electra.layers.electra_embedding import electra_kernel_initializer
-from keras_electra.models.electra_backbone import ElectraBackbone
 from keras_electra.models.electra_model import LazyClass
 from keras_electra.models.electra_task import ElectraTask
 
