@@ -5,6 +5,7 @@ import keras_hub
 from keras import ops
 
 from keras_electra.api_export import keras_electra_export
+from keras_electra.layers.electra_dropout import ElectraDropout
 from keras_electra.layers.electra_embedding import electra_kernel_initializer
 from keras_electra.models.electra_model import LazyClass
 from keras_electra.models.electra_task import ElectraTask
@@ -108,7 +109,7 @@ class ElectraTextClassifier(ElectraTask, keras_hub.models.TextClassifier):
         # === Layers ===
         self.backbone = backbone
         self.preprocessor = preprocessor
-        self.output_dropout = keras.layers.Dropout(
+        self.output_dropout = ElectraDropout(
             dropout, dtype=dtype, name="classifier_dropout"
         )
         self.output_dense = keras.layers.Dense(

@@ -5,6 +5,7 @@ import keras_hub
 from keras import ops
 
 from keras_electra.api_export import keras_electra_export
+from keras_electra.layers.electra_dropout import ElectraDropout
 from keras_electra.layers.electra_embedding import electra_kernel_initializer
 from keras_electra.models.electra_task import ElectraTask
 from keras_electra.models.electra_model import LazyClass
@@ -66,7 +67,7 @@ class ElectraTokenClassifier(ElectraTask, keras_hub.models.Task):
         # === Layers ===
         self.backbone = backbone
         self.preprocessor = preprocessor
-        self.output_dropout = keras.layers.Dropout(
+        self.output_dropout = ElectraDropout(
             dropout, dtype=dtype, name="token_classifier_dropout"
         )
         self.output_dense = keras.layers.Dense(
