@@ -201,6 +201,74 @@ def test_pretrainers_fit_raw_text(tmp_path):
         mlm.fit(lines, verbose=0)
 
 
+def _assert_same_weights(a, b):
+    assert len(a.weights) == len(b.weights)
+    for x, y in zip(a.get_weights(), b.get_weights()):
+        np.testing.assert_array_equal(x, y)
+
+
+def test_pretrainers_round_trip_through_save_to_preset(tmp_path):
+    from keras_electra.data import tokenizer_from_vocabulary
+    from keras_electra.jobs.pretrain import PretrainConfig
+    from keras_electra.jobs.pretrain import build_pretrainer
+    from keras_electra.models import ElectraDiscriminator
+    from keras_electra.models import ElectraGenerator
+
+    lines = _corpus_lines(64)
+    tokenizer = tokenizer_from_vocabulary(bundled_vocabulary_file())
+    keras.utils.set_random_seed(0)
+    rtd = ReplacedTokenDetector.from_preset(
+        "electra_tiny", seed=3, sequence_length=32,
+        discriminator_loss_weight=40.0,
+        vocabulary_size=tokenizer.vocabulary_size(),  # as the job checks
+    )
+    rtd.compile(learning_rate=2e-3, warmup_steps=2, train_steps=8)
+    rtd.fit(lines, batch_size=16, verbose=0)
+    folder = str(tmp_path / "rtd")
+    rtd.save_to_preset(folder)
+    for name in ("pretrainer.json", "task.json", "model.weights.h5",
+                 "vocab.txt", "preprocessor.json", "generator/task.json",
+                 "generator/model.weights.h5", "generator/vocab.txt"):
+        assert os.path.exists(os.path.join(folder, name)), name
+    # One call restores both parts, the settings and the preprocessor.
+    restored = ReplacedTokenDetector.from_preset(folder)
+    _assert_same_weights(restored, rtd)
+    assert (restored.seed, restored.discriminator_loss_weight) == (3, 40.0)
+    assert restored.preprocessor.sequence_length == 32
+    batch = rtd.preprocessor(lines[:4])
+    np.testing.assert_array_equal(
+        restored.discriminator.predict(batch, verbose=0),
+        rtd.discriminator.predict(batch, verbose=0),
+    )
+    # The folder is a preset of each part for every other loader.
+    _assert_same_weights(ElectraGenerator.from_preset(folder), rtd.generator)
+    _assert_same_weights(ElectraDiscriminator.from_preset(folder),
+                         rtd.discriminator)
+    _assert_same_weights(keras_hub.models.Backbone.from_preset(folder),
+                         rtd.discriminator.backbone)
+    assert ElectraTextClassifier.from_preset(folder, num_classes=2).predict(
+        ["a fine film"], verbose=0).shape == (1, 2)
+    # Overrides: backbone arguments reach both parts, others the detector.
+    changed = ReplacedTokenDetector.from_preset(folder, dropout=0.0, seed=5)
+    assert changed.seed == 5
+    assert changed.generator.backbone.dropout == 0.0
+    assert changed.discriminator.backbone.dropout == 0.0
+    with pytest.raises(ValueError, match="pretrainer.json.*MaskedLMPretrainer"):
+        MaskedLMPretrainer.from_preset(folder)
+    # The pre-training job continues from such a folder with its generator.
+    config = PretrainConfig(input=["unused.txt"], init_from=folder).validate()
+    _assert_same_weights(build_pretrainer(config, tokenizer).generator,
+                         rtd.generator)
+    # The masked-LM baseline: one folder, its masking settings kept.
+    mlm = MaskedLMPretrainer.from_preset("electra_tiny", seed=1,
+                                         mask_rate=0.2)
+    mlm_folder = str(tmp_path / "mlm")
+    mlm.save_to_preset(mlm_folder)
+    again = MaskedLMPretrainer.from_preset(mlm_folder)
+    assert (again.seed, again.mask_rate) == (1, 0.2)
+    _assert_same_weights(again, mlm)
+
+
 def test_presets_round_trip_through_ours_and_keras_hub(tmp_path):
     model = _tiny_classifier(activation="softmax")
     model.fit(TEXTS, [1, 0, 1], epochs=1, verbose=0)

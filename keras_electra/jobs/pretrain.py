@@ -60,7 +60,9 @@ class PretrainConfig(DistributedConfig):
         None, "Warm-up steps (default: the preset's, at most 10% of "
         "--steps).", type=int)
     backup_every: int = option(200, "Steps between backups.", type=int)
-    init_from: str = option(None, "Discriminator folder to continue.")
+    init_from: str = option(
+        None, "Discriminator folder to continue (a pre-trainer's "
+        "save_to_preset folder brings its generator too).")
     generator_init_from: str = option(None, "Generator folder.")
     objective: str = option(
         "electra", "electra (replaced-token detection) or mlm (the "
@@ -252,6 +254,7 @@ def build_pretrainer(config, tokenizer):
     from keras_electra.models import ElectraGenerator
     from keras_electra.models import MaskedLMPretrainer
     from keras_electra.models import ReplacedTokenDetector
+    from keras_electra.models.preset_loader import pretrainer_part
 
     # Weight initialisation and the dropout layers' seeds draw from the
     # global generators: derive them from `seed` (the masker's and
@@ -277,9 +280,21 @@ def build_pretrainer(config, tokenizer):
         config.init_from or config.preset,
         **(dropouts if config.init_from else overrides),
     )
+    # A detector saved with `save_to_preset` holds its generator too.
+    generator_from = config.generator_init_from or (
+        config.init_from
+        if config.init_from
+        and pretrainer_part(config.init_from, "generator") != config.init_from
+        else None
+    )
+    if generator_from and config.generator_options:
+        raise ValueError(
+            "generator_options resize a fresh ELECTRA generator, but the "
+            f"generator comes from '{generator_from}'."
+        )
     generator = ElectraGenerator.from_preset(
-        config.generator_init_from or config.preset,
-        **(dropouts if config.generator_init_from else fresh_generator),
+        generator_from or config.preset,
+        **(dropouts if generator_from else fresh_generator),
     )
     _check_vocabulary(discriminator.backbone, tokenizer, config)
     return ReplacedTokenDetector(generator, discriminator, **masking)

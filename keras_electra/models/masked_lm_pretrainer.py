@@ -66,6 +66,9 @@ class MaskedLMPretrainer(Pretrainer):
         ELECTRA, ICLR 2020 (arXiv:2003.10555), the "BERT" baselines.
     """
 
+    preset_parts = (("", "generator"),)
+    part_classes = {"generator": ElectraGenerator}
+
     def __init__(
         self,
         generator,
@@ -114,6 +117,9 @@ class MaskedLMPretrainer(Pretrainer):
         assert mlm.generator.backbone.hidden_dim == 128
         ```
         """
+        saved = cls._from_saved_preset(preset, load_weights, kwargs)
+        if saved is not None:
+            return saved
         from keras_electra.models.electra_backbone import ElectraBackbone
         from keras_electra.models.electra_presets import PRESETS
         from keras_electra.models.preset_loader import _split_kwargs

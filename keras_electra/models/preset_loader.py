@@ -25,6 +25,9 @@ METADATA_FILE = "metadata.json"
 # backbone.
 TASK_CONFIG_FILE = "task.json"
 TASK_WEIGHTS_FILE = "task.weights.h5"
+# A pre-trainer's own config (masking, loss weights, preprocessor); its
+# parts are preset folders of their own (see `save_pretrainer_preset`).
+PRETRAINER_FILE = "pretrainer.json"
 
 
 def preset_names():
@@ -194,6 +197,8 @@ def load_preset(cls, preset, load_weights=True, **kwargs):
     if preprocessor_cls is not None:
         sequence_length = kwargs.pop("sequence_length", None)
     folder = None if preset in PRESETS else resolve_handle(preset)
+    if folder is not None:
+        folder = pretrainer_part(folder, cls.preset_role)
     model = _load_model(cls, preset if folder is None else folder,
                         load_weights, **kwargs)
     if preprocessor_cls is None:
@@ -544,3 +549,109 @@ def _save_h5(model, tmp, save=None):
     staging = tmp + ".weights.h5"
     (save or model.save_weights)(staging)
     os.replace(staging, tmp)
+
+
+def save_pretrainer_preset(model, preset_dir):
+    """Write a pre-trainer as preset folders that every loader reads.
+
+    Each part named by `model.preset_parts` (`(subfolder, attribute)`
+    pairs; the first in `preset_dir` itself) is saved with its own
+    `save_to_preset` and the pre-trainer's vocabulary, so the top folder is
+    a discriminator (or masked-LM) preset that fine-tuning tasks and
+    `keras_hub.models.Backbone.from_preset` read. The preprocessor writes
+    its files to `preset_dir`, and `pretrainer.json`, written last (a folder
+    without it is incomplete), holds the rest of the config.
+
+    Example:
+    ```python
+    from keras_electra.models import ReplacedTokenDetector
+    rtd = ReplacedTokenDetector.from_preset("electra_tiny")
+    save_pretrainer_preset(rtd, "/tmp/electra_tiny_rtd")
+    ```
+    """
+    from keras_electra.data import save_tokenizer_files
+
+    os.makedirs(preset_dir, exist_ok=True)
+    marker = os.path.join(preset_dir, PRETRAINER_FILE)
+    if os.path.exists(marker):
+        os.remove(marker)
+    config = keras.saving.serialize_keras_object(model)
+    _pop_recursive(config, ("compile_config", "build_config"))
+    for subfolder, attribute in model.preset_parts:
+        folder = os.path.join(preset_dir, subfolder)
+        getattr(model, attribute).save_to_preset(folder)
+        if model.preprocessor is not None:
+            save_tokenizer_files(model.preprocessor.tokenizer, folder)
+        config["config"].pop(attribute)
+    if model.preprocessor is not None:
+        model.preprocessor.save_to_preset(preset_dir)
+    _atomic_write(marker, _write_json(config))
+
+
+def pretrainer_part(folder, role):
+    """The folder of the `role` part when `folder` is a pre-trainer preset.
+
+    A `ReplacedTokenDetector` folder keeps its generator in `generator/`:
+    `ElectraGenerator.from_preset(folder)` reads that, every other class
+    the top folder.
+
+    Example:
+    ```python
+    assert pretrainer_part("/tmp/no_such_folder", "generator") == (
+        "/tmp/no_such_folder")
+    ```
+    """
+    part = os.path.join(folder, role)
+    if os.path.exists(os.path.join(folder, PRETRAINER_FILE)) and (
+        os.path.exists(os.path.join(part, CONFIG_FILE))
+    ):
+        return part
+    return folder
+
+
+def load_pretrainer_preset(cls, folder, load_weights=True, **kwargs):
+    """Load a folder written by `save_pretrainer_preset`, or return `None`.
+
+    `kwargs` may hold backbone overrides (applied to every part, for
+    example `dropout`), `preprocessor` / `sequence_length`, and
+    arguments of `cls` that replace the saved ones.
+
+    Example:
+    ```python
+    from keras_electra.models import MaskedLMPretrainer
+    assert load_pretrainer_preset(MaskedLMPretrainer, "/tmp/nothing") is None
+    ```
+    """
+    if not os.path.exists(os.path.join(folder, PRETRAINER_FILE)):
+        return None
+    config = read_config(folder, PRETRAINER_FILE)
+    registered = config.get("registered_name") or ""
+    saved_cls = keras.saving.get_registered_object(registered)
+    if not (isinstance(saved_cls, type) and issubclass(saved_cls, cls)):
+        raise ValueError(
+            f"'{folder}/{PRETRAINER_FILE}' holds a {registered!r}, which "
+            f"cannot be loaded as a {cls.__name__}. Load it with its own "
+            "class, or load its parts (ElectraDiscriminator / "
+            "ElectraGenerator / a fine-tuning task) from the folder."
+        )
+    backbone_kwargs, kwargs = _split_kwargs(kwargs, _backbone_class())
+    inner = dict(config["config"])
+    preprocessor = kwargs.pop("preprocessor", "auto")
+    sequence_length = kwargs.pop("sequence_length", None)
+    saved_preprocessor = inner.pop("preprocessor", None)
+    if isinstance(preprocessor, str) and preprocessor == "auto":
+        preprocessor = None
+        if saved_preprocessor is not None:
+            preprocessor = keras.layers.deserialize(saved_preprocessor)
+            preprocessor.load_preset_assets(folder)
+            if sequence_length:
+                preprocessor.sequence_length = sequence_length
+    inner.update(kwargs)
+    inner["preprocessor"] = preprocessor
+    for subfolder, attribute in saved_cls.preset_parts:
+        part_cls = saved_cls.part_classes[attribute]
+        inner[attribute] = part_cls.from_preset(
+            os.path.join(folder, subfolder), load_weights=load_weights,
+            **backbone_kwargs,
+        )
+    return saved_cls.from_config(inner)

@@ -112,9 +112,58 @@ class Pretrainer(PreprocessorBuiltMixin, keras.Model):
         "ElectraPretrainingPreprocessor",
     )
 
+    # `(subfolder, attribute)` of the parts `save_to_preset` writes, the
+    # first in the preset folder itself, and the class of each part.
+    preset_parts = ()
+    part_classes = {}
+
     def __init__(self, preprocessor=None, **kwargs):
         super().__init__(**kwargs)
         self.preprocessor = preprocessor
+
+    # --- Presets -------------------------------------------------------
+    def save_to_preset(self, preset_dir):
+        """Save the pre-trainer as a preset folder.
+
+        The folder is the main part's preset (the discriminator of a
+        `ReplacedTokenDetector`, the masked LM of a `MaskedLMPretrainer`),
+        so fine-tuning tasks and `keras_hub.models.Backbone.from_preset`
+        read it as they read any preset; a detector's generator is the
+        preset in `generator/`. The vocabulary and preprocessor files go
+        beside them, and `pretrainer.json` holds the masking and loss
+        settings. `from_preset(preset_dir)` of the same class restores it
+        all (weights, not optimizer state: a training checkpoint is
+        `model.save()` or `keras_electra.training.pretrain`'s backups).
+
+        Args:
+            preset_dir: str. Folder to write; created if missing.
+
+        Example:
+        ```python
+        from keras_electra.models import ReplacedTokenDetector
+        rtd = ReplacedTokenDetector.from_preset("electra_tiny", seed=0)
+        rtd.save_to_preset("/tmp/electra_tiny_pretrainer")
+        again = ReplacedTokenDetector.from_preset("/tmp/electra_tiny_pretrainer")
+        assert again.seed == 0
+        ```
+        """
+        from keras_electra.models.preset_loader import save_pretrainer_preset
+
+        save_pretrainer_preset(self, preset_dir)
+
+    @classmethod
+    def _from_saved_preset(cls, preset, load_weights, kwargs):
+        """The pre-trainer saved in folder or handle `preset`, or `None`."""
+        from keras_electra.models.electra_presets import PRESETS
+        from keras_electra.models.preset_loader import load_pretrainer_preset
+        from keras_electra.models.preset_loader import resolve_handle
+
+        preset = str(preset)
+        if preset in PRESETS:
+            return None
+        return load_pretrainer_preset(
+            cls, resolve_handle(preset), load_weights, **kwargs
+        )
 
     # --- Raw text ------------------------------------------------------
     def _raw_text(self, x, y, batch_size, shuffle, validation_split=0.0):

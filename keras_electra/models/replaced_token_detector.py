@@ -111,6 +111,12 @@ class ReplacedTokenDetector(Pretrainer):
         Rather Than Generators, ICLR 2020 (arXiv:2003.10555).
     """
 
+    preset_parts = (("", "discriminator"), ("generator", "generator"))
+    part_classes = {
+        "discriminator": ElectraDiscriminator,
+        "generator": ElectraGenerator,
+    }
+
     def __init__(
         self,
         generator,
@@ -218,22 +224,26 @@ class ReplacedTokenDetector(Pretrainer):
         With a built-in name, the discriminator and generator take the
         preset's two configs; backbone arguments in `kwargs` (for example
         `vocabulary_size`, `dropout`, `max_sequence_length`) apply to both.
-        With a folder, the discriminator is loaded from `preset` and the
-        generator from `generator` (a folder or preset name; defaults to a
-        fresh generator of the matching built-in size when the folder holds
-        only a discriminator is not possible, so `generator` is required).
+        A folder written by `save_to_preset()` (or its `hf://` /
+        `kaggle://` handle) restores the whole detector: both parts, the
+        masking and loss settings, and the preprocessor. Any other folder is
+        a discriminator (keras_electra, Hugging Face or keras-hub format),
+        and `generator` names the generator folder or built-in preset name
+        to go with it.
 
         Args:
-            preset: str. A built-in preset name or a discriminator folder
-                (keras_electra, Hugging Face or keras-hub format).
+            preset: str. A built-in preset name, a folder saved by
+                `save_to_preset()`, or a discriminator folder.
             load_weights: bool. Defaults to `True`.
-            generator: str. For a folder `preset`: the generator folder or
-                built-in preset name. Defaults to `None`.
-            **kwargs: backbone overrides (built-in presets),
-                `ReplacedTokenDetector` arguments, `preprocessor` (default
-                `"auto"`: the folder's or the bundled vocabulary, whose
-                `[MASK]` and special ids the masking then uses) and
-                `sequence_length` (of the preprocessor).
+            generator: str. The generator folder or built-in preset name for
+                a discriminator folder `preset`. Defaults to `None`.
+            **kwargs: backbone overrides (built-in presets; for folders,
+                only those that keep the weight shapes, such as `dropout`),
+                `ReplacedTokenDetector` arguments (they replace the saved
+                ones), `preprocessor` (default `"auto"`: the saved one, else
+                the folder's or the bundled vocabulary, whose `[MASK]` and
+                special ids the masking then uses) and `sequence_length`
+                (of the preprocessor).
 
         Example:
         ```python
@@ -244,6 +254,10 @@ class ReplacedTokenDetector(Pretrainer):
         """
         import inspect
 
+        if generator is None:
+            saved = cls._from_saved_preset(preset, load_weights, kwargs)
+            if saved is not None:
+                return saved
         backbone_names = set(inspect.signature(ElectraBackbone).parameters)
         backbone_kwargs = {
             k: kwargs.pop(k) for k in list(kwargs) if k in backbone_names
@@ -263,7 +277,7 @@ class ReplacedTokenDetector(Pretrainer):
                     "or a built-in preset name)."
                 )
             discriminator = ElectraDiscriminator.from_preset(
-                preset, load_weights=load_weights
+                preset, load_weights=load_weights, **backbone_kwargs
             )
             generator = ElectraGenerator.from_preset(
                 generator, load_weights=load_weights, **backbone_kwargs
