@@ -4,10 +4,15 @@ import keras
 from keras import ops
 
 from keras_electra.api_export import keras_electra_export
+from keras_electra.models.electra_backbone import ElectraBackbone
 from keras_electra.models.electra_generator import ElectraGenerator
 from keras_electra.models.electra_model import check_token_inputs
+from keras_electra.models.electra_presets import PRESETS
+from keras_electra.models.preset_loader import _split_kwargs
+from keras_electra.models.preset_loader import preset_config
 from keras_electra.models.pretrainer import Pretrainer
 from keras_electra.models.pretrainer import _WeightedMean
+from keras_electra.models.pretrainer import attach_preprocessor
 
 
 @keras_electra_export
@@ -120,11 +125,6 @@ class MaskedLMPretrainer(Pretrainer):
         saved = cls._from_saved_preset(preset, load_weights, kwargs)
         if saved is not None:
             return saved
-        from keras_electra.models.electra_backbone import ElectraBackbone
-        from keras_electra.models.electra_presets import PRESETS
-        from keras_electra.models.preset_loader import _split_kwargs
-        from keras_electra.models.preset_loader import preset_config
-
         backbone_kwargs, kwargs = _split_kwargs(kwargs, ElectraBackbone)
         if preset in PRESETS:
             config = preset_config(preset, "discriminator")
@@ -134,8 +134,6 @@ class MaskedLMPretrainer(Pretrainer):
             generator = ElectraGenerator.from_preset(
                 preset, load_weights=load_weights, **backbone_kwargs
             )
-        from keras_electra.models.pretrainer import attach_preprocessor
-
         preprocessor = attach_preprocessor(
             cls, preset, generator.backbone, kwargs
         )

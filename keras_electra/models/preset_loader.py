@@ -259,8 +259,9 @@ def default_preprocessor(preprocessor_cls, backbone, folder=None,
 
 
 def _backbone_class():
-    # Looked up by its registered name: `electra_backbone` imports the
-    # preset mixin, which imports this module.
+    # Looked up by its registered name: `electra_backbone` imports
+    # `electra_model`, whose `ElectraPresetMixin.from_preset` imports this
+    # module, so an import here would close a cycle.
     return keras.saving.get_registered_object("keras_electra>ElectraBackbone")
 
 

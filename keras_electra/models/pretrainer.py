@@ -8,6 +8,11 @@ from keras_electra.models.electra_model import LazyClass
 from keras_electra.models.electra_model import PreprocessorBuiltMixin
 from keras_electra.models.electra_model import build_optimizer
 from keras_electra.models.electra_model import build_preprocessor
+from keras_electra.models.electra_presets import PRESETS
+from keras_electra.models.preset_loader import default_preprocessor
+from keras_electra.models.preset_loader import load_pretrainer_preset
+from keras_electra.models.preset_loader import resolve_handle
+from keras_electra.models.preset_loader import save_pretrainer_preset
 from keras_electra.models.raw_inputs import has_strings
 
 
@@ -63,10 +68,6 @@ def attach_preprocessor(cls, preset, backbone, kwargs):
     assert kwargs["mask_token_id"] == pre.tokenizer.mask_token_id
     ```
     """
-    from keras_electra.models.electra_presets import PRESETS
-    from keras_electra.models.preset_loader import default_preprocessor
-    from keras_electra.models.preset_loader import resolve_handle
-
     preprocessor = kwargs.pop("preprocessor", "auto")
     sequence_length = kwargs.pop("sequence_length", None)
     if isinstance(preprocessor, str) and preprocessor == "auto":
@@ -147,17 +148,11 @@ class Pretrainer(PreprocessorBuiltMixin, keras.Model):
         assert again.seed == 0
         ```
         """
-        from keras_electra.models.preset_loader import save_pretrainer_preset
-
         save_pretrainer_preset(self, preset_dir)
 
     @classmethod
     def _from_saved_preset(cls, preset, load_weights, kwargs):
         """The pre-trainer saved in folder or handle `preset`, or `None`."""
-        from keras_electra.models.electra_presets import PRESETS
-        from keras_electra.models.preset_loader import load_pretrainer_preset
-        from keras_electra.models.preset_loader import resolve_handle
-
         preset = str(preset)
         if preset in PRESETS:
             return None
