@@ -71,8 +71,7 @@ class MaskedLMPretrainer(Pretrainer):
         ELECTRA, ICLR 2020 (arXiv:2003.10555), the "BERT" baselines.
     """
 
-    preset_parts = (("", "generator"),)
-    part_classes = {"generator": ElectraGenerator}
+    preset_parts = (("", "generator", ElectraGenerator),)
 
     def __init__(
         self,

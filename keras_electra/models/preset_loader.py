@@ -555,8 +555,8 @@ def _save_h5(model, tmp, save=None):
 def save_pretrainer_preset(model, preset_dir):
     """Write a pre-trainer as preset folders that every loader reads.
 
-    Each part named by `model.preset_parts` (`(subfolder, attribute)`
-    pairs; the first in `preset_dir` itself) is saved with its own
+    Each part named by `model.preset_parts` (`(subfolder, attribute,
+    class)`; the first in `preset_dir` itself) is saved with its own
     `save_to_preset` and the pre-trainer's vocabulary, so the top folder is
     a discriminator (or masked-LM) preset that fine-tuning tasks and
     `keras_hub.models.Backbone.from_preset` read. The preprocessor writes
@@ -578,7 +578,7 @@ def save_pretrainer_preset(model, preset_dir):
         os.remove(marker)
     config = keras.saving.serialize_keras_object(model)
     _pop_recursive(config, ("compile_config", "build_config"))
-    for subfolder, attribute in model.preset_parts:
+    for subfolder, attribute, _ in model.preset_parts:
         folder = os.path.join(preset_dir, subfolder)
         getattr(model, attribute).save_to_preset(folder)
         if model.preprocessor is not None:
@@ -649,8 +649,7 @@ def load_pretrainer_preset(cls, folder, load_weights=True, **kwargs):
                 preprocessor.sequence_length = sequence_length
     inner.update(kwargs)
     inner["preprocessor"] = preprocessor
-    for subfolder, attribute in saved_cls.preset_parts:
-        part_cls = saved_cls.part_classes[attribute]
+    for subfolder, attribute, part_cls in saved_cls.preset_parts:
         inner[attribute] = part_cls.from_preset(
             os.path.join(folder, subfolder), load_weights=load_weights,
             **backbone_kwargs,

@@ -113,10 +113,9 @@ class Pretrainer(PreprocessorBuiltMixin, keras.Model):
         "ElectraPretrainingPreprocessor",
     )
 
-    # `(subfolder, attribute)` of the parts `save_to_preset` writes, the
-    # first in the preset folder itself, and the class of each part.
+    # `(subfolder, attribute, class)` of each part `save_to_preset` writes,
+    # the first in the preset folder itself.
     preset_parts = ()
-    part_classes = {}
 
     def __init__(self, preprocessor=None, **kwargs):
         super().__init__(**kwargs)

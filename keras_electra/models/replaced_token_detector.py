@@ -111,11 +111,10 @@ class ReplacedTokenDetector(Pretrainer):
         Rather Than Generators, ICLR 2020 (arXiv:2003.10555).
     """
 
-    preset_parts = (("", "discriminator"), ("generator", "generator"))
-    part_classes = {
-        "discriminator": ElectraDiscriminator,
-        "generator": ElectraGenerator,
-    }
+    preset_parts = (
+        ("", "discriminator", ElectraDiscriminator),
+        ("generator", "generator", ElectraGenerator),
+    )
 
     def __init__(
         self,
