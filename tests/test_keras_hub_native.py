@@ -240,6 +240,19 @@ def test_pretrainers_round_trip_through_save_to_preset(tmp_path):
         restored.discriminator.predict(batch, verbose=0),
         rtd.discriminator.predict(batch, verbose=0),
     )
+    # ... also in a fresh process, where nothing has imported the
+    # preprocessor classes yet.
+    import subprocess
+    import sys
+
+    fresh = subprocess.run(
+        [sys.executable, "-c",
+         "from keras_electra.models import ReplacedTokenDetector\n"
+         f"rtd = ReplacedTokenDetector.from_preset({folder!r})\n"
+         "print('sequence_length', rtd.preprocessor.sequence_length)"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert "sequence_length 32" in fresh.stdout, fresh.stderr[-2000:]
     # The folder is a preset of each part for every other loader.
     _assert_same_weights(ElectraGenerator.from_preset(folder), rtd.generator)
     _assert_same_weights(ElectraDiscriminator.from_preset(folder),

@@ -643,6 +643,10 @@ def load_pretrainer_preset(cls, folder, load_weights=True, **kwargs):
     if isinstance(preprocessor, str) and preprocessor == "auto":
         preprocessor = None
         if saved_preprocessor is not None:
+            # Registers the preprocessor classes: in a fresh process nothing
+            # else has imported them yet.
+            import keras_electra.data  # noqa: F401
+
             preprocessor = keras.layers.deserialize(saved_preprocessor)
             preprocessor.load_preset_assets(folder)
             if sequence_length:
