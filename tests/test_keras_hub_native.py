@@ -280,6 +280,23 @@ def test_pretrainers_round_trip_through_save_to_preset(tmp_path):
     again = MaskedLMPretrainer.from_preset(mlm_folder)
     assert (again.seed, again.mask_rate) == (1, 0.2)
     _assert_same_weights(again, mlm)
+    # Saved without a preprocessor: sequence_length= builds the default
+    # one over the saved vocabulary, or is refused when there is none.
+    bare = MaskedLMPretrainer.from_preset("electra_tiny", preprocessor=None)
+    bare_folder = str(tmp_path / "bare")
+    bare.save_to_preset(bare_folder)
+    assert MaskedLMPretrainer.from_preset(bare_folder).preprocessor is None
+    with pytest.raises(ValueError, match="sequence_length=16 needs a prep"):
+        MaskedLMPretrainer.from_preset(bare_folder, sequence_length=16)
+    shutil.copy(os.path.join(mlm_folder, "vocab.txt"), bare_folder)
+    built = MaskedLMPretrainer.from_preset(bare_folder, sequence_length=16)
+    assert built.preprocessor.sequence_length == 16
+    # A damaged pretrainer.json names itself.
+    marker = os.path.join(mlm_folder, "pretrainer.json")
+    with open(marker, "w", encoding="utf-8") as f:
+        f.write('{"registered_name": "keras_electra>MaskedLMPretrainer"}')
+    with pytest.raises(ValueError, match="pretrainer.json' is not a saved"):
+        MaskedLMPretrainer.from_preset(mlm_folder)
 
 
 def test_presets_round_trip_through_ours_and_keras_hub(tmp_path):

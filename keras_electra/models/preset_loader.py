@@ -626,6 +626,14 @@ def load_pretrainer_preset(cls, folder, load_weights=True, **kwargs):
     if not os.path.exists(os.path.join(folder, PRETRAINER_FILE)):
         return None
     config = read_config(folder, PRETRAINER_FILE)
+    if not isinstance(config, dict) or not isinstance(
+        config.get("config"), dict
+    ):
+        raise ValueError(
+            f"'{folder}/{PRETRAINER_FILE}' is not a saved pre-trainer: it "
+            "needs a 'registered_name' and a 'config' object (as "
+            "`save_to_preset` writes them)."
+        )
     registered = config.get("registered_name") or ""
     saved_cls = keras.saving.get_registered_object(registered)
     if not (isinstance(saved_cls, type) and issubclass(saved_cls, cls)):
@@ -640,6 +648,11 @@ def load_pretrainer_preset(cls, folder, load_weights=True, **kwargs):
     preprocessor = kwargs.pop("preprocessor", "auto")
     sequence_length = kwargs.pop("sequence_length", None)
     saved_preprocessor = inner.pop("preprocessor", None)
+    for subfolder, attribute, part_cls in saved_cls.preset_parts:
+        inner[attribute] = part_cls.from_preset(
+            os.path.join(folder, subfolder), load_weights=load_weights,
+            **backbone_kwargs,
+        )
     if isinstance(preprocessor, str) and preprocessor == "auto":
         preprocessor = None
         if saved_preprocessor is not None:
@@ -651,11 +664,20 @@ def load_pretrainer_preset(cls, folder, load_weights=True, **kwargs):
             preprocessor.load_preset_assets(folder)
             if sequence_length:
                 preprocessor.sequence_length = sequence_length
+        elif sequence_length:
+            # Saved without one: build the default over the folder's
+            # vocabulary, as `from_preset` of an ordinary preset does.
+            main = inner[saved_cls.preset_parts[0][1]]
+            preprocessor = default_preprocessor(
+                saved_cls.preprocessor_cls, main.backbone, folder,
+                sequence_length,
+            )
+    if sequence_length and preprocessor is None:
+        raise ValueError(
+            f"sequence_length={sequence_length} needs a preprocessor, and "
+            f"'{folder}' was saved without one and holds no vocabulary: "
+            "pass `preprocessor=` (an ElectraPretrainingPreprocessor)."
+        )
     inner.update(kwargs)
     inner["preprocessor"] = preprocessor
-    for subfolder, attribute, part_cls in saved_cls.preset_parts:
-        inner[attribute] = part_cls.from_preset(
-            os.path.join(folder, subfolder), load_weights=load_weights,
-            **backbone_kwargs,
-        )
     return saved_cls.from_config(inner)
