@@ -174,6 +174,17 @@ class ElectraTokenizer(keras_hub.tokenizers.WordPieceTokenizer):
         ElectraTokenizer(vocab).tokenize("Hi!")  # [5, 6]
         ```
         """
+        if (
+            isinstance(inputs, (list, tuple))
+            and inputs
+            and all(isinstance(text, (str, bytes)) for text in inputs)
+        ):
+            import tensorflow as tf
+
+            # keras-hub turns a list into a NumPy array first, which pads
+            # every string to the longest one: 20k texts with a few long
+            # ones took 25-40 s instead of 3 s.
+            inputs = tf.constant(inputs)
         if self.special_tokens_in_strings or not self.split:
             # keras-hub's own pipeline keeps special tokens whole (or takes
             # words already split).
