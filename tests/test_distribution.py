@@ -287,6 +287,7 @@ def test_multi_worker_mirrored_two_processes_end_identical(tmp_path):
 
 
 @tensorflow_only
+@pytest.mark.slow
 def test_jit_compiled_train_step_has_static_shapes():
     import keras
     import tensorflow as tf
@@ -351,6 +352,7 @@ def test_get_strategy_on_this_backend():
 
 @pytest.mark.multibackend
 @pytest.mark.skipif(BACKEND != "jax", reason="keras.distribution is JAX-only")
+@pytest.mark.slow
 def test_jax_data_parallel_trains():
     import keras
     import tensorflow as tf

@@ -59,6 +59,7 @@ def test_repeats_in_the_data_are_reported_not_refused():
 
 
 @tf_only
+@pytest.mark.slow
 def test_finetune_seed_1_then_evaluate_scores_that_split(tmp_path):
     from keras_electra.models import ElectraDiscriminator
     from keras_electra.workflows import load_task

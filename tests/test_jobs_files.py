@@ -94,6 +94,7 @@ def _pad(x, sequence_length):
 
 
 @tf_only
+@pytest.mark.slow
 def test_classifier_from_csv_and_tsv(encoder, tmp_path):
     from keras_electra.data import ROTTEN_TOMATOES_LABELS
     from keras_electra.data import load_rotten_tomatoes
@@ -173,6 +174,7 @@ def _wnut():
 
 
 @tf_only
+@pytest.mark.slow
 def test_tagger_from_conll_wnut16(encoder, tmp_path):
     from keras_electra.metrics import entity_scores
 
@@ -259,6 +261,7 @@ def _squad_file(path, lines, numbers, unanswerable=()):
 
 
 @tf_only
+@pytest.mark.slow
 def test_question_answerer_from_squad_json(encoder, tmp_path):
     from keras_electra.metrics import squad_evaluate
 
@@ -302,6 +305,7 @@ def test_question_answerer_from_squad_json(encoder, tmp_path):
 
 
 @tf_only
+@pytest.mark.slow
 def test_embedder_pairs_index_and_search(encoder, tmp_path):
     from keras_electra.data import load_bbc_news
 
@@ -353,6 +357,7 @@ def test_embedder_pairs_index_and_search(encoder, tmp_path):
 
 
 @tf_only
+@pytest.mark.slow
 def test_finetune_on_two_replicas(encoder, tmp_path):
     """`finetune --strategy mirrored --devices 2` (two logical CPUs) splits
     the global batch across two replicas and trains as one device does."""

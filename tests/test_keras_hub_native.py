@@ -156,6 +156,7 @@ def _corpus_lines(count):
     return lines[:count]
 
 
+@pytest.mark.slow
 def test_pretrainers_fit_raw_text(tmp_path):
     lines = _corpus_lines(160)
     keras.utils.set_random_seed(0)
@@ -207,6 +208,7 @@ def _assert_same_weights(a, b):
         np.testing.assert_array_equal(x, y)
 
 
+@pytest.mark.slow
 def test_pretrainers_round_trip_through_save_to_preset(tmp_path):
     from keras_electra.data import tokenizer_from_vocabulary
     from keras_electra.jobs.pretrain import PretrainConfig

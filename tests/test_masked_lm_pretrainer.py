@@ -257,6 +257,7 @@ def test_unigram_log_prior_and_output_bias():
         generator.initialize_output_bias(np.full(64, np.nan))
 
 
+@pytest.mark.slow
 def test_run_pretraining_electra_generator_starts_from_the_prior(tmp_path):
     results = {}
     for bias in ("unigram", "zero"):
@@ -274,6 +275,7 @@ def test_run_pretraining_electra_generator_starts_from_the_prior(tmp_path):
         short_pretraining_run(tmp_path / "x", steps=1, output_bias="ones")
 
 
+@pytest.mark.slow
 def test_run_pretraining_model_and_generator_options(tmp_path):
     base = short_pretraining_run(tmp_path / "base", steps=2)
     wider = short_pretraining_run(

@@ -30,6 +30,7 @@ pytestmark = pytest.mark.multibackend
 STEPS, HELD_OUT, BATCH, LENGTH = 300, 16, 16, 64
 
 
+@pytest.mark.slow
 def test_discriminator_beats_the_all_original_baseline():
     tokenizer = ElectraTokenizer(vocabulary=os.path.join(CORPUS_DIR, "vocab.txt"))
     batches = pretraining_dataset(

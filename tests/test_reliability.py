@@ -168,6 +168,7 @@ def _victim_preexec():
 
 
 @tf_only
+@pytest.mark.slow(first=True)
 def test_seeded_runs_equal_and_kill_resume_keeps_everything(tmp_path):
     corpus = small_corpus(tmp_path / "corpus")
     runs = {name: tmp_path / name for name in ("a", "b", "c")}

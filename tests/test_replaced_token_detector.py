@@ -193,6 +193,7 @@ def test_loss_is_the_weighted_sum_of_both_objectives():
     )
 
 
+@pytest.mark.slow
 def test_seed_state_advances_and_runs_are_reproducible():
     data = batch(size=16)
     runs = []

@@ -124,6 +124,7 @@ def backups(backup_dir):
     os.environ.get("KERAS_BACKEND", "tensorflow") != "tensorflow",
     reason="subprocess kill/restart test runs on TensorFlow (CI budget)",
 )
+@pytest.mark.slow
 def test_sigkill_mid_epoch_then_restart_matches_uninterrupted_run(tmp_path):
     from keras_electra.training import read_backup_state
 

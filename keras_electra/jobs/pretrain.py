@@ -354,6 +354,7 @@ def _save_outputs(config, folder, result, tokenizer, schedule, seconds):
         "history": history,
         "seconds": seconds,
         "steps": result["step"],
+        "start_step": result["start_step"],
         "tokens_per_second": trained * config.batch_size
         * config.sequence_length / max(seconds, 1e-9),
         "flops_per_example": pretraining_flops_per_example(
@@ -389,6 +390,8 @@ def report(config, result):
     print(f"plot: {result['plot']}")
     print(f"{result['tokens_per_second']:.0f} tokens/s on "
           f"{result['replicas']} replica(s)")
+    if result.get("start_step"):
+        print(f"resumed from the backup of step {result['start_step']}")
 
 
 def run(config, callbacks=None, verbose="auto", steps_per_epoch=None,
@@ -417,8 +420,9 @@ def run(config, callbacks=None, verbose="auto", steps_per_epoch=None,
 
     Returns:
         dict with `history`, `encoder_dir`, `discriminator_dir` and
-        `generator_dir` (ELECTRA), `plot`, `seconds`, `steps`, `replicas`,
-        `tokens_per_second`, `flops_per_example`.
+        `generator_dir` (ELECTRA), `plot`, `seconds`, `steps`,
+        `start_step` (the step a killed run resumed at, else 0),
+        `replicas`, `tokens_per_second`, `flops_per_example`.
 
     Example:
     ```python
