@@ -15,7 +15,10 @@ What is used, and why:
   per layer (Keras has no public recursive walk).
 - keras-hub's `preprocessing_function` decorator: converts inputs to and
   from `tf` tensors around a preprocessing layer's `call`, as keras-hub's
-  own preprocessors do.
+  own preprocessors do. Lists of strings are made string tensors first
+  (`string_lists_as_tensors`): keras-hub passes a list through
+  `np.array`, which pads every string to the longest one (20k texts with a
+  few long ones: seconds and gigabytes).
 - `serialization_lib.in_safe_mode()`: whether a `.keras` file is being
   loaded in safe mode (a tokenizer config must not then read files).
 - `WordPieceTokenizer._add_special_token` (how keras-hub's tokenizers
@@ -73,11 +76,48 @@ def preprocessing_function(fn):
             return x
     ```
     """
+    import functools
+
     from keras_hub.src.utils.tensor_utils import (
         preprocessing_function as keras_hub_preprocessing_function,
     )
 
-    return keras_hub_preprocessing_function(fn)
+    converted = keras_hub_preprocessing_function(fn)
+
+    @functools.wraps(fn)
+    def call(self, *args, **kwargs):
+        return converted(self, *string_lists_as_tensors(args),
+                         **string_lists_as_tensors(kwargs))
+
+    return call
+
+
+def string_lists_as_tensors(x):
+    """`x` with every list of Python strings made a `tf.string` tensor.
+
+    Goes through dicts and tuples (keras-hub's "separate inputs"); anything
+    else is returned as it is. keras-hub would pass such a list through
+    `np.array`, which pads every string to the longest one.
+
+    Example:
+    ```python
+    texts = string_lists_as_tensors((["a fine film", "dull"], ["yes"]))
+    assert texts[0].shape == (2,)
+    ```
+    """
+    if isinstance(x, dict):
+        return {k: string_lists_as_tensors(v) for k, v in x.items()}
+    if isinstance(x, tuple):
+        return tuple(string_lists_as_tensors(v) for v in x)
+    if (
+        isinstance(x, list)
+        and x
+        and all(isinstance(v, (str, bytes)) for v in x)
+    ):
+        import tensorflow as tf
+
+        return tf.constant(x)
+    return x
 
 
 def in_safe_mode():
