@@ -138,11 +138,25 @@ def main(argv=None):
         return 2
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to `sys.stderr` as it is at each message, so `main()` called
+    twice in one process (a notebook, a test with redirected streams)
+    reports into the stream of the current call."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value):
+        pass
+
+
 def _show_library_logs():
     # The corpus report and other INFO messages of keras_electra.
     logger = logging.getLogger("keras_electra")
     if not logger.handlers:
-        handler = logging.StreamHandler(sys.stderr)
+        handler = _StderrHandler()
         handler.setFormatter(logging.Formatter("keras-electra: %(message)s"))
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)

