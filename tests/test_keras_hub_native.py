@@ -112,6 +112,11 @@ def test_question_answerer_takes_questions_and_contexts(tmp_path):
     keras.utils.set_random_seed(0)
     model = ElectraQuestionAnswerer.from_preset("electra_tiny")
     assert model.preprocessor.sequence_length == 128  # capped to the model
+    # A length asked for is checked, not cut.
+    for cls in (ElectraQuestionAnswerer, ReplacedTokenDetector):
+        with pytest.raises(ValueError, match="sequence_length=256 exceeds "
+                           r".*\(max_sequence_length=128\)"):
+            cls.from_preset("electra_tiny", sequence_length=256)
     context = "The book was written by Herman Melville in 1851."
     questions, contexts = ["Who wrote the book?"] * 8, [context] * 8
     answers = [{"text": "Herman Melville", "answer_start": 24}] * 8
@@ -288,17 +293,25 @@ def test_pretrainers_round_trip_through_save_to_preset(tmp_path):
     bare_folder = str(tmp_path / "bare")
     bare.save_to_preset(bare_folder)
     assert MaskedLMPretrainer.from_preset(bare_folder).preprocessor is None
-    with pytest.raises(ValueError, match="sequence_length=16 needs a prep"):
+    with pytest.raises(ValueError, match="sequence_length=16 needs a prep.*"
+                       "was saved without one and holds no vocabulary"):
         MaskedLMPretrainer.from_preset(bare_folder, sequence_length=16)
+    with pytest.raises(ValueError, match="sequence_length=16 needs a prep.*"
+                       "`preprocessor=None` was passed"):
+        MaskedLMPretrainer.from_preset(mlm_folder, preprocessor=None,
+                                       sequence_length=16)
     shutil.copy(os.path.join(mlm_folder, "vocab.txt"), bare_folder)
     built = MaskedLMPretrainer.from_preset(bare_folder, sequence_length=16)
     assert built.preprocessor.sequence_length == 16
     # A damaged pretrainer.json names itself.
     marker = os.path.join(mlm_folder, "pretrainer.json")
-    with open(marker, "w", encoding="utf-8") as f:
-        f.write('{"registered_name": "keras_electra>MaskedLMPretrainer"}')
-    with pytest.raises(ValueError, match="pretrainer.json' is not a saved"):
-        MaskedLMPretrainer.from_preset(mlm_folder)
+    for damaged in ('{"registered_name": "keras_electra>MaskedLMPretrainer"}',
+                    '{"config": {}}', '[]'):
+        with open(marker, "w", encoding="utf-8") as f:
+            f.write(damaged)
+        with pytest.raises(ValueError,
+                           match="pretrainer.json' is not a saved"):
+            MaskedLMPretrainer.from_preset(mlm_folder)
 
 
 def test_presets_round_trip_through_ours_and_keras_hub(tmp_path):

@@ -210,7 +210,8 @@ def load_preset(cls, preset, load_weights=True, **kwargs):
             preprocessor_cls, model.backbone, folder, sequence_length
         )
     elif sequence_length:
-        model.preprocessor.sequence_length = sequence_length
+        model.preprocessor.sequence_length = check_sequence_length(
+            sequence_length, model.backbone)
     return model
 
 
@@ -251,11 +252,35 @@ def default_preprocessor(preprocessor_cls, backbone, folder=None,
         )
     kwargs = {}
     if sequence_length:
-        kwargs["sequence_length"] = sequence_length
+        kwargs["sequence_length"] = check_sequence_length(
+            sequence_length, backbone)
     preprocessor = preprocessor_cls(tokenizer=tokenizer, **kwargs)
+    # The class default (384 for question answering, 512 for some) is cut
+    # to the position table; a length the caller asked for is checked.
     if preprocessor.sequence_length > backbone.max_sequence_length:
         preprocessor.sequence_length = backbone.max_sequence_length
     return preprocessor
+
+
+def check_sequence_length(sequence_length, backbone):
+    """`sequence_length`, or a `ValueError` when the backbone's position
+    table is shorter.
+
+    Example:
+    ```python
+    from keras_electra.models import ElectraBackbone
+    backbone = ElectraBackbone.from_preset("electra_tiny")
+    assert check_sequence_length(128, backbone) == 128
+    ```
+    """
+    limit = backbone.max_sequence_length
+    if sequence_length > limit:
+        raise ValueError(
+            f"sequence_length={sequence_length} exceeds the model's "
+            f"position table (max_sequence_length={limit}): pass "
+            f"sequence_length={limit} or less."
+        )
+    return sequence_length
 
 
 def _backbone_class():
@@ -626,15 +651,17 @@ def load_pretrainer_preset(cls, folder, load_weights=True, **kwargs):
     if not os.path.exists(os.path.join(folder, PRETRAINER_FILE)):
         return None
     config = read_config(folder, PRETRAINER_FILE)
-    if not isinstance(config, dict) or not isinstance(
-        config.get("config"), dict
+    if not (
+        isinstance(config, dict)
+        and isinstance(config.get("registered_name"), str)
+        and isinstance(config.get("config"), dict)
     ):
         raise ValueError(
             f"'{folder}/{PRETRAINER_FILE}' is not a saved pre-trainer: it "
-            "needs a 'registered_name' and a 'config' object (as "
+            "needs a 'registered_name' string and a 'config' object (as "
             "`save_to_preset` writes them)."
         )
-    registered = config.get("registered_name") or ""
+    registered = config["registered_name"]
     saved_cls = keras.saving.get_registered_object(registered)
     if not (isinstance(saved_cls, type) and issubclass(saved_cls, cls)):
         raise ValueError(
@@ -646,6 +673,7 @@ def load_pretrainer_preset(cls, folder, load_weights=True, **kwargs):
     backbone_kwargs, kwargs = _split_kwargs(kwargs, _backbone_class())
     inner = dict(config["config"])
     preprocessor = kwargs.pop("preprocessor", "auto")
+    refused_by_caller = preprocessor is None
     sequence_length = kwargs.pop("sequence_length", None)
     saved_preprocessor = inner.pop("preprocessor", None)
     for subfolder, attribute, part_cls in saved_cls.preset_parts:
@@ -663,7 +691,9 @@ def load_pretrainer_preset(cls, folder, load_weights=True, **kwargs):
             preprocessor = keras.layers.deserialize(saved_preprocessor)
             preprocessor.load_preset_assets(folder)
             if sequence_length:
-                preprocessor.sequence_length = sequence_length
+                main = inner[saved_cls.preset_parts[0][1]]
+                preprocessor.sequence_length = check_sequence_length(
+                    sequence_length, main.backbone)
         elif sequence_length:
             # Saved without one: build the default over the folder's
             # vocabulary, as `from_preset` of an ordinary preset does.
@@ -673,10 +703,15 @@ def load_pretrainer_preset(cls, folder, load_weights=True, **kwargs):
                 sequence_length,
             )
     if sequence_length and preprocessor is None:
+        why = (
+            "`preprocessor=None` was passed" if refused_by_caller else
+            f"'{folder}' was saved without one and holds no vocabulary"
+        )
         raise ValueError(
             f"sequence_length={sequence_length} needs a preprocessor, and "
-            f"'{folder}' was saved without one and holds no vocabulary: "
-            "pass `preprocessor=` (an ElectraPretrainingPreprocessor)."
+            f"{why}: pass `preprocessor=` (an "
+            "ElectraPretrainingPreprocessor), or leave out "
+            "`sequence_length`."
         )
     inner.update(kwargs)
     inner["preprocessor"] = preprocessor
