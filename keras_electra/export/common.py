@@ -2,6 +2,8 @@
 
 import keras
 
+from keras_electra.models import preset_loader
+
 INPUT_NAMES = ("token_ids", "segment_ids", "padding_mask")
 
 
@@ -34,12 +36,7 @@ def check_sequence_length(model, sequence_length):
             "`sequence_length` must be an int >= 2 ([CLS] and [SEP] need two "
             f"positions). Received: sequence_length={sequence_length!r}"
         )
-    limit = getattr(backbone_of(model), "max_sequence_length", None)
-    if limit is not None and sequence_length > limit:
-        raise ValueError(
-            f"`sequence_length={sequence_length}` exceeds the model's "
-            f"position table (max_sequence_length={limit})."
-        )
+    preset_loader.check_sequence_length(sequence_length, backbone_of(model))
 
 
 def _is_linear(activation):

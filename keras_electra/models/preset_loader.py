@@ -273,8 +273,8 @@ def check_sequence_length(sequence_length, backbone):
     assert check_sequence_length(128, backbone) == 128
     ```
     """
-    limit = backbone.max_sequence_length
-    if sequence_length > limit:
+    limit = getattr(backbone, "max_sequence_length", None)
+    if limit is not None and sequence_length > limit:
         raise ValueError(
             f"sequence_length={sequence_length} exceeds the model's "
             f"position table (max_sequence_length={limit}): pass "
@@ -673,14 +673,18 @@ def load_pretrainer_preset(cls, folder, load_weights=True, **kwargs):
     backbone_kwargs, kwargs = _split_kwargs(kwargs, _backbone_class())
     inner = dict(config["config"])
     preprocessor = kwargs.pop("preprocessor", "auto")
-    refused_by_caller = preprocessor is None
     sequence_length = kwargs.pop("sequence_length", None)
+    if sequence_length and preprocessor is None:
+        # Refused before any weights are read.
+        raise ValueError(_needs_preprocessor(
+            sequence_length, "`preprocessor=None` was passed"))
     saved_preprocessor = inner.pop("preprocessor", None)
     for subfolder, attribute, part_cls in saved_cls.preset_parts:
         inner[attribute] = part_cls.from_preset(
             os.path.join(folder, subfolder), load_weights=load_weights,
             **backbone_kwargs,
         )
+    main = inner[saved_cls.preset_parts[0][1]]
     if isinstance(preprocessor, str) and preprocessor == "auto":
         preprocessor = None
         if saved_preprocessor is not None:
@@ -691,28 +695,27 @@ def load_pretrainer_preset(cls, folder, load_weights=True, **kwargs):
             preprocessor = keras.layers.deserialize(saved_preprocessor)
             preprocessor.load_preset_assets(folder)
             if sequence_length:
-                main = inner[saved_cls.preset_parts[0][1]]
                 preprocessor.sequence_length = check_sequence_length(
                     sequence_length, main.backbone)
         elif sequence_length:
             # Saved without one: build the default over the folder's
             # vocabulary, as `from_preset` of an ordinary preset does.
-            main = inner[saved_cls.preset_parts[0][1]]
             preprocessor = default_preprocessor(
                 saved_cls.preprocessor_cls, main.backbone, folder,
                 sequence_length,
             )
     if sequence_length and preprocessor is None:
-        why = (
-            "`preprocessor=None` was passed" if refused_by_caller else
-            f"'{folder}' was saved without one and holds no vocabulary"
-        )
-        raise ValueError(
-            f"sequence_length={sequence_length} needs a preprocessor, and "
-            f"{why}: pass `preprocessor=` (an "
-            "ElectraPretrainingPreprocessor), or leave out "
-            "`sequence_length`."
-        )
+        raise ValueError(_needs_preprocessor(
+            sequence_length,
+            f"'{folder}' was saved without one and holds no vocabulary"))
     inner.update(kwargs)
     inner["preprocessor"] = preprocessor
     return saved_cls.from_config(inner)
+
+
+def _needs_preprocessor(sequence_length, why):
+    return (
+        f"sequence_length={sequence_length} needs a preprocessor, and "
+        f"{why}: pass `preprocessor=` (an ElectraPretrainingPreprocessor), "
+        "or leave out `sequence_length`."
+    )
