@@ -117,6 +117,9 @@ def test_question_answerer_takes_questions_and_contexts(tmp_path):
         with pytest.raises(ValueError, match="sequence_length=256 exceeds "
                            r".*\(max_sequence_length=128\)"):
             cls.from_preset("electra_tiny", sequence_length=256)
+        with pytest.raises(ValueError, match=r"must be an int >= 2.*"
+                           "Received: sequence_length=-5"):
+            cls.from_preset("electra_tiny", sequence_length=-5)
     context = "The book was written by Herman Melville in 1851."
     questions, contexts = ["Who wrote the book?"] * 8, [context] * 8
     answers = [{"text": "Herman Melville", "answer_start": 24}] * 8

@@ -31,11 +31,6 @@ def backbone_of(model):
 
 def check_sequence_length(model, sequence_length):
     """Validate `sequence_length` against the position table."""
-    if not isinstance(sequence_length, int) or sequence_length < 2:
-        raise ValueError(
-            "`sequence_length` must be an int >= 2 ([CLS] and [SEP] need two "
-            f"positions). Received: sequence_length={sequence_length!r}"
-        )
     preset_loader.check_sequence_length(sequence_length, backbone_of(model))
 
 

@@ -263,8 +263,8 @@ def default_preprocessor(preprocessor_cls, backbone, folder=None,
 
 
 def check_sequence_length(sequence_length, backbone):
-    """`sequence_length`, or a `ValueError` when the backbone's position
-    table is shorter.
+    """`sequence_length`, or a `ValueError` when it is not an int >= 2 or
+    the backbone's position table is shorter.
 
     Example:
     ```python
@@ -273,6 +273,11 @@ def check_sequence_length(sequence_length, backbone):
     assert check_sequence_length(128, backbone) == 128
     ```
     """
+    if not isinstance(sequence_length, int) or sequence_length < 2:
+        raise ValueError(
+            "`sequence_length` must be an int >= 2 ([CLS] and [SEP] need two "
+            f"positions). Received: sequence_length={sequence_length!r}"
+        )
     limit = getattr(backbone, "max_sequence_length", None)
     if limit is not None and sequence_length > limit:
         raise ValueError(
