@@ -36,7 +36,9 @@ demo: $(STAMP)
 	KERAS_BACKEND=tensorflow $(BIN)/keras-electra demo
 
 # The whole suite on TensorFlow, then the multi-backend core on JAX and torch.
-test: $(STAMP) $(MP_STAMP)
+# Both environments install side by side (each pip uses about one core).
+test:
+	$(MAKE) --no-print-directory -j2 $(STAMP) $(MP_STAMP)
 	KERAS_BACKEND=tensorflow KERAS_ELECTRA_MEDIAPIPE_PYTHON=$(CURDIR)/$(MP_VENV)/bin/python $(PYTEST) -n 2 tests
 	KERAS_BACKEND=jax $(PYTEST) -n 2 -m multibackend tests
 	KERAS_BACKEND=torch $(PYTEST) -n 2 -m multibackend tests
