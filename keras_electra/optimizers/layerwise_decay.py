@@ -174,10 +174,14 @@ class LayerwiseAdamW(keras.optimizers.Adam):
             self.exclude_from_weight_decay(var_names=self.no_decay_names)
         self._multipliers = []
         self._decays = []
+        self._unbuilt_variables = None
 
     def build(self, var_list):
         if self.built:
             return
+        # The step counter (and a constant rate): what a saved optimizer
+        # holds when it was saved before its first step.
+        self._unbuilt_variables = len(self.variables)
         super().build(var_list)
         self._multipliers = [
             float(self.learning_rate_multipliers.get(v.path, 1.0))
@@ -212,6 +216,32 @@ class LayerwiseAdamW(keras.optimizers.Adam):
                 ),
             )
         super().update_step(gradient, variable, learning_rate)
+
+    def load_own_variables(self, store):
+        """Load saved state; a state saved before the first step loads too.
+
+        A task compiled by `from_preset` and saved untrained holds only the
+        step counter (and a constant rate); the reloaded task builds its
+        moments at `compile`. Keras would skip the whole state with a
+        warning; here the counter loads and the moments stay at zero, which
+        is what the saved optimizer had.
+
+        Example:
+        ```python
+        import keras
+        from keras_electra.models import ElectraClassifier
+        model = ElectraClassifier.from_preset("electra_tiny", num_classes=2)
+        model.save("/tmp/untrained.keras")
+        restored = keras.saving.load_model("/tmp/untrained.keras")
+        ```
+        """
+        saved = len(store.keys())
+        if (self.built and saved == self._unbuilt_variables
+                and saved < len(self.variables)):
+            for index in range(saved):
+                self.variables[index].assign(store[str(index)])
+            return
+        super().load_own_variables(store)
 
     def get_config(self):
         config = super().get_config()
